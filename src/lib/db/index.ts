@@ -1,0 +1,35 @@
+import type { DbSettings } from '../config';
+import { migrate, SEED_FILE } from './migrator';
+import { PgliteDb } from './pglite';
+import { PostgresDb } from './postgres';
+import { SupabaseDb } from './supabase';
+import type { Db } from './types';
+
+export type { Db, SqlDb, SqlTx, Row } from './types';
+export { isSqlDb } from './types';
+
+/**
+ * Opens the configured database. On the embedded and postgres adapters the migrations are
+ * applied here (and the demo seed when asked); on Supabase they are `supabase db push`'s job.
+ */
+export async function openDb(settings: DbSettings, options: { seed?: boolean } = {}): Promise<Db> {
+  switch (settings.driver) {
+    case 'supabase':
+      return SupabaseDb.connect(settings.url, settings.serviceRoleKey);
+    case 'postgres': {
+      const db = PostgresDb.connect(settings.url, settings.poolMax);
+      await migrate(db, { seedFile: options.seed ? SEED_FILE : null });
+      return db;
+    }
+    case 'pglite': {
+      const db = await PgliteDb.open(settings.dataDir);
+      try {
+        await migrate(db, { seedFile: options.seed ? SEED_FILE : null });
+      } catch (err) {
+        await db.close();
+        throw err;
+      }
+      return db;
+    }
+  }
+}

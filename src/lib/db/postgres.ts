@@ -1,0 +1,50 @@
+import postgres from 'postgres';
+import { rpcStatement, type Row, type SqlDb, type SqlTx } from './types';
+
+type Sql = postgres.Sql<Record<string, never>>;
+
+export class PostgresDb implements SqlDb {
+  readonly driver = 'postgres' as const;
+  constructor(readonly sql: Sql) {}
+
+  static connect(url: string, poolMax = 5): PostgresDb {
+    const sql = postgres(url, {
+      max: poolMax,
+      onnotice: () => {},
+      // Dates and timestamps stay as the server's ISO text → Date parse, UTC throughout.
+      connection: { TimeZone: 'UTC', application_name: 'cronwarden' },
+      idle_timeout: 30,
+    });
+    return new PostgresDb(sql);
+  }
+
+  async rpc<T = Row>(fn: string, args?: Record<string, unknown>): Promise<T[]> {
+    const { sql, params } = rpcStatement(fn, args);
+    return this.query<T>(sql, params);
+  }
+
+  async query<T = Row>(text: string, params: unknown[] = []): Promise<T[]> {
+    const res = await this.sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]);
+    return [...res] as T[];
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.sql.unsafe(text).simple();
+  }
+
+  transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.sql.begin(async (tx) =>
+      fn({
+        query: async <R = Row>(text: string, params: unknown[] = []) =>
+          [...(await tx.unsafe(text, params as postgres.ParameterOrJSON<never>[]))] as R[],
+        exec: async (text: string) => {
+          await tx.unsafe(text).simple();
+        },
+      }),
+    ) as Promise<T>;
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 5 });
+  }
+}

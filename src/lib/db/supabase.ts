@@ -1,0 +1,43 @@
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import type { Db, Row } from './types';
+import { toSqlParam } from './types';
+
+export class SupabaseRpcError extends Error {
+  constructor(
+    readonly fn: string,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(`${fn}: ${message}`);
+    this.name = 'SupabaseRpcError';
+  }
+}
+
+/** The Db port over PostgREST: `db.rpc(fn, args)` is `POST /rest/v1/rpc/fn` with the args as JSON. */
+export class SupabaseDb implements Db {
+  readonly driver = 'supabase' as const;
+  constructor(readonly client: SupabaseClient) {}
+
+  static connect(url: string, serviceRoleKey: string, fetchImpl?: typeof fetch): SupabaseDb {
+    const client = createClient(url, serviceRoleKey, {
+      auth: { persistSession: false, autoRefreshToken: false },
+      global: fetchImpl ? { fetch: fetchImpl } : undefined,
+    });
+    return new SupabaseDb(client);
+  }
+
+  async rpc<T = Row>(fn: string, args: Record<string, unknown> = {}): Promise<T[]> {
+    const body: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(args)) {
+      if (v === undefined) continue;
+      // Dates as ISO text; arrays and objects stay JSON for PostgREST to map onto the parameter types.
+      body[k] = v instanceof Date ? toSqlParam(v) : v;
+    }
+    const { data, error } = await this.client.rpc(fn, body);
+    if (error) throw new SupabaseRpcError(fn, error.message, error.code);
+    if (data === null || data === undefined) return [];
+    return (Array.isArray(data) ? data : [data]) as T[];
+  }
+
+  async close(): Promise<void> {}
+}

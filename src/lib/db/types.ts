@@ -1,0 +1,70 @@
+export type DbDriver = 'pglite' | 'postgres' | 'supabase';
+
+export type Row = Record<string, unknown>;
+
+/**
+ * The port job code talks to: call a SQL function by name with named arguments and get its
+ * rows back. Every adapter can serve it (PostgREST's /rpc, or `select * from fn(a => $1)`).
+ * Our SQL functions all `return table (...)` or `setof`, so the answer is always a row list.
+ */
+export interface Db {
+  readonly driver: DbDriver;
+  rpc<T = Row>(fn: string, args?: Record<string, unknown>): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** What the SQL-speaking adapters (PGlite, Postgres) add: used by the migrator, tests and scripts. */
+export interface SqlDb extends Db {
+  readonly driver: 'pglite' | 'postgres';
+  query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of several statements (no parameters). */
+  exec(sql: string): Promise<void>;
+  /** Runs `fn` inside one transaction on one connection. */
+  transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
+}
+
+export interface SqlTx {
+  query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  exec(sql: string): Promise<void>;
+}
+
+export function isSqlDb(db: Db): db is SqlDb {
+  return db.driver === 'pglite' || db.driver === 'postgres';
+}
+
+const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** `select * from fn(p_a => $1, ...)` with the values in order; names are checked, never quoted from input. */
+export function rpcStatement(fn: string, args: Record<string, unknown> = {}): { sql: string; params: unknown[] } {
+  if (!identifier.test(fn)) throw new Error(`Invalid SQL function name: ${fn}`);
+  const names = Object.keys(args).filter((k) => args[k] !== undefined);
+  for (const n of names) if (!identifier.test(n)) throw new Error(`Invalid argument name for ${fn}: ${n}`);
+  const params = names.map((n) => toSqlParam(args[n]));
+  const list = names.map((n, i) => `${n} => $${i + 1}`).join(', ');
+  return { sql: `select * from ${fn}(${list})`, params };
+}
+
+/**
+ * Values go to the server as text of an untyped parameter, so the function's own parameter
+ * types decide how they are read: the same call works on PGlite and Postgres.
+ */
+export function toSqlParam(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) {
+    if (v.every((x) => x === null || typeof x !== 'object')) return pgArrayLiteral(v);
+    return JSON.stringify(v);
+  }
+  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint') return String(v);
+  return v;
+}
+
+function pgArrayLiteral(items: unknown[]): string {
+  const parts = items.map((x) => {
+    if (x === null || x === undefined) return 'NULL';
+    const s = String(x);
+    return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  });
+  return `{${parts.join(',')}}`;
+}

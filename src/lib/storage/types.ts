@@ -1,0 +1,56 @@
+export type StorageDriver = 'local' | 'supabase' | 's3';
+
+export interface StoredObject {
+  path: string;
+  size: number;
+  updatedAt: Date | null;
+}
+
+export interface RemoveFailure {
+  path: string;
+  error: string;
+}
+
+/**
+ * What `remove` did, path by path. A path that did not exist counts as removed: the goal
+ * ("the object is gone") holds. A remote error on some paths never fails the others.
+ */
+export interface RemoveResult {
+  removed: string[];
+  failed: RemoveFailure[];
+}
+
+/** Object paths are relative, '/'-separated, without '..' segments. */
+export interface Storage {
+  readonly driver: StorageDriver;
+  put(path: string, body: Uint8Array | string, options?: { contentType?: string }): Promise<void>;
+  /** The object's bytes, or null when it does not exist. */
+  get(path: string): Promise<Uint8Array | null>;
+  exists(path: string): Promise<boolean>;
+  /** Objects under a prefix (recursively), at most `limit` of them. */
+  list(prefix?: string, options?: { limit?: number }): Promise<StoredObject[]>;
+  remove(paths: string[]): Promise<RemoveResult>;
+}
+
+export class InvalidObjectPathError extends Error {
+  readonly code = 'INVALID_OBJECT_PATH';
+  constructor(p: string) {
+    super(`Invalid object path: ${JSON.stringify(p).slice(0, 200)}`);
+    this.name = 'InvalidObjectPathError';
+  }
+}
+
+export function assertObjectPath(p: string): string {
+  if (
+    typeof p !== 'string' ||
+    p.length === 0 ||
+    p.length > 1024 ||
+    p.startsWith('/') ||
+    p.includes('\\') ||
+    p.includes('\0') ||
+    p.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')
+  ) {
+    throw new InvalidObjectPathError(p);
+  }
+  return p;
+}
