@@ -30,7 +30,7 @@ const intIn = (fallback: number, min: number, max: number) =>
     .transform((v) => (v === undefined || v.trim() === '' ? String(fallback) : v))
     .pipe(
       z.coerce
-        .number({ message: 'must be a whole number' })
+        .number<string>({ message: 'must be a whole number' })
         .int({ message: 'must be a whole number' })
         .min(min, { message: `must be at least ${min}` })
         .max(max, { message: `must be at most ${max}` }),

@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SqlDb } from './types';
 
-export const MIGRATIONS_DIR = path.resolve(process.cwd(), 'supabase', 'migrations');
-export const SEED_FILE = path.resolve(process.cwd(), 'supabase', 'seed.sql');
+// Read at run time from the project folder (next start runs there); tracing must not follow them.
+export const MIGRATIONS_DIR = path.join(/*turbopackIgnore: true*/ process.cwd(), 'supabase', 'migrations');
+export const SEED_FILE = path.join(/*turbopackIgnore: true*/ process.cwd(), 'supabase', 'seed.sql');
 
 const TABLE = 'cronwarden_migrations';
 const NAME = /^\d{14}_[a-z0-9_]+\.sql$/;
@@ -17,12 +18,12 @@ export interface MigrationFile {
 
 export function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
   return fs
-    .readdirSync(dir)
+    .readdirSync(/*turbopackIgnore: true*/ dir)
     .filter((f) => f.endsWith('.sql'))
     .sort()
     .map((name) => {
       if (!NAME.test(name)) throw new Error(`Migration file name must be <14-digit timestamp>_<name>.sql: ${name}`);
-      const sql = fs.readFileSync(path.join(dir, name), 'utf8');
+      const sql = fs.readFileSync(/*turbopackIgnore: true*/ path.join(dir, name), 'utf8');
       return { name, sql, checksum: sha256(sql) };
     });
 }
@@ -77,8 +78,8 @@ export async function migrate(
   }
   let seeded = false;
   const seedFile = options.seedFile === undefined ? null : options.seedFile;
-  if (seedFile && fs.existsSync(seedFile)) {
-    const sql = fs.readFileSync(seedFile, 'utf8');
+  if (seedFile && fs.existsSync(/*turbopackIgnore: true*/ seedFile)) {
+    const sql = fs.readFileSync(/*turbopackIgnore: true*/ seedFile, 'utf8');
     seeded = await applyOnce('seed.sql', sql, sha256(sql), true);
   }
   return { applied, seeded };

@@ -27,7 +27,10 @@ export interface Storage {
   /** The object's bytes, or null when it does not exist. */
   get(path: string): Promise<Uint8Array | null>;
   exists(path: string): Promise<boolean>;
-  /** Objects under a prefix (recursively), at most `limit` of them. */
+  /**
+   * Objects whose path starts with `prefix` (a plain string prefix, as in S3: "exports/" or
+   * "exports/2026-"), sorted by path, at most `limit` of them.
+   */
   list(prefix?: string, options?: { limit?: number }): Promise<StoredObject[]>;
   remove(paths: string[]): Promise<RemoveResult>;
 }
@@ -53,4 +56,16 @@ export function assertObjectPath(p: string): string {
     throw new InvalidObjectPathError(p);
   }
   return p;
+}
+
+/** A list prefix: empty, or an object path that may end with '/' or stop mid-segment. */
+export function assertListPrefix(prefix: string): string {
+  if (typeof prefix !== 'string') throw new InvalidObjectPathError(String(prefix));
+  if (prefix === '') return prefix;
+  try {
+    assertObjectPath(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+  } catch {
+    throw new InvalidObjectPathError(prefix);
+  }
+  return prefix;
 }

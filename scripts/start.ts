@@ -1,0 +1,77 @@
+/**
+ * `npm start`: build if the build is missing or stale, serve the app, wait until it is healthy,
+ * then run the local scheduler next to it. Embedded defaults need no configuration.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureLocalCronSecret, loadDotEnv } from './lib/env';
+
+loadDotEnv();
+const secret = ensureLocalCronSecret();
+if (secret) {
+  console.log(`CRON_SECRET is not set: using the local secret kept in ${path.relative(process.cwd(), secret.file)}`);
+}
+const port = process.env.PORT || '3000';
+process.env.PORT = port;
+process.env.APP_URL ||= `http://127.0.0.1:${port}`;
+// Lets an oversized header reach our guard (which answers a JSON 400) instead of Node's bare 431.
+process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-http-header-size=65536`.trim();
+
+const nextBin = path.resolve('node_modules', 'next', 'dist', 'bin', 'next');
+
+function newestMtime(entry: string): number {
+  if (!fs.existsSync(entry)) return 0;
+  const stat = fs.statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(0, ...fs.readdirSync(entry).map((e) => newestMtime(path.join(entry, e))));
+}
+
+function buildIsStale(): boolean {
+  const id = path.join('.next', 'BUILD_ID');
+  if (!fs.existsSync(id)) return true;
+  const built = fs.statSync(id).mtimeMs;
+  return ['src', 'next.config.ts', 'package-lock.json', 'vercel.json'].some((p) => newestMtime(p) > built);
+}
+
+if (buildIsStale()) {
+  console.log('Building the app (first start or changed sources)...');
+  const r = spawnSync(process.execPath, [nextBin, 'build'], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const children: ChildProcess[] = [];
+const server = spawn(process.execPath, [nextBin, 'start', '-p', port], { stdio: 'inherit' });
+children.push(server);
+
+const shutdown = (code: number) => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 500).unref();
+};
+server.on('exit', (code) => shutdown(code ?? 1));
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+async function waitHealthy(timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(`${process.env.APP_URL}/api/health`);
+      if (res.ok) return true;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+if (await waitHealthy(120_000)) {
+  console.log(`Cronwarden is up: ${process.env.APP_URL} (admin: ${process.env.APP_URL}/admin)`);
+} else {
+  console.error('The app did not become healthy within 120 s; see the log above. Starting the scheduler anyway.');
+}
+if (process.env.SCHEDULER_ENABLED !== 'false') {
+  const tsxCli = path.resolve('node_modules', 'tsx', 'dist', 'cli.mjs');
+  children.push(spawn(process.execPath, [tsxCli, 'scripts/scheduler.ts'], { stdio: 'inherit' }));
+}

@@ -1,0 +1,46 @@
+import { getConfig, type Config } from './config';
+import { openDb } from './db';
+import type { Db } from './db/types';
+import { createLogger, type Logger } from './logger';
+import { createStorage } from './storage';
+import type { Storage } from './storage/types';
+import type { JobDeps } from './cron/types';
+
+/**
+ * The process's wiring, built on first use (never at import: `next build` evaluates route
+ * modules and must not open the database or need the environment).
+ */
+interface App {
+  config: Config;
+  log: Logger;
+  storage: Storage;
+  db(): Promise<Db>;
+}
+
+let app: App | undefined;
+
+export function getApp(): App {
+  if (app) return app;
+  const config = getConfig();
+  const log = createLogger({ level: config.logLevel, secrets: config.secrets });
+  const storage = createStorage(config.storage);
+  let dbPromise: Promise<Db> | undefined;
+  app = {
+    config,
+    log,
+    storage,
+    db() {
+      dbPromise ??= openDb(config.db, { seed: config.seedDemoData && config.db.driver !== 'supabase' }).catch((err) => {
+        dbPromise = undefined; // let the next request try again
+        throw err;
+      });
+      return dbPromise;
+    },
+  };
+  return app;
+}
+
+export async function getJobDeps(): Promise<JobDeps> {
+  const a = getApp();
+  return { db: await a.db(), storage: a.storage, config: a.config, log: a.log, now: () => new Date() };
+}

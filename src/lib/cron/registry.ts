@@ -1,0 +1,17 @@
+import { runHistoryPruneJob } from '../jobs/run-history-prune';
+import type { JobDefinition } from './types';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own input type
+export type AnyJob = JobDefinition<any>;
+
+/**
+ * The closed set of jobs. Each is served at /api/cron/<name> and scheduled in vercel.json;
+ * tests check the three agree.
+ */
+export const jobs: readonly AnyJob[] = [runHistoryPruneJob];
+
+export function getJob(name: string): AnyJob | undefined {
+  return jobs.find((j) => j.name === name);
+}
+
+export const jobNames = jobs.map((j) => j.name);

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { getApp, getJobDeps } from '../app';
+import { ConfigError } from '../config';
+import { AppError, appErrorResponse, errorResponse, jsonResponse } from '../http/errors';
+import { dryRunParam, parseOrThrow, queryObject } from '../http/query';
+import { checkBearer } from './auth';
+import { runJob, type RunOutcome, type RunTrigger } from './runner';
+import type { JobDefinition } from './types';
+
+type Handler = (request: Request) => Promise<Response>;
+
+function triggerOf(headers: Headers): RunTrigger {
+  const declared = headers.get('x-cron-trigger');
+  if (declared === 'scheduler' || declared === 'admin' || declared === 'script') return declared;
+  return (headers.get('user-agent') ?? '').startsWith('vercel-cron') ? 'vercel' : 'http';
+}
+
+/** The HTTP answer for a runner outcome, in the seeds' shape. */
+export function outcomeResponse(outcome: RunOutcome): Response {
+  switch (outcome.kind) {
+    case 'finished':
+      return jsonResponse(
+        { success: outcome.status !== 'failed', result: outcome.result, timestamp: outcome.result.timestamp },
+        200,
+      );
+    case 'conflict':
+      return errorResponse(409, 'ALREADY_RUNNING', 'This job is already running; try again when it has finished.', {
+        holder_run_id: outcome.holderRunId,
+        run_id: outcome.runId,
+      });
+    case 'crashed':
+      if (outcome.error instanceof AppError) return appErrorResponse(outcome.error);
+      return errorResponse(500, 'JOB_FAILED', `The job failed; details are recorded with run ${outcome.runId}.`, {
+        run_id: outcome.runId,
+      });
+  }
+}
+
+/** Anything thrown outside a run: caller errors keep their status, the rest is a bare 500. */
+export function failureResponse(err: unknown): Response {
+  if (err instanceof AppError) return appErrorResponse(err);
+  if (err instanceof ConfigError) {
+    return errorResponse(500, 'SERVER_MISCONFIGURED', 'The server configuration is invalid; see the server log.');
+  }
+  try {
+    getApp().log.error({ type: 'request_failed', err }, 'request failed');
+  } catch {
+    // configuration itself is broken; nothing more to log with
+  }
+  return errorResponse(500, 'INTERNAL', 'Internal error; see the server log.');
+}
+
+/**
+ * GET runs the job (Vercel Cron sends GET), HEAD checks credentials only, anything else is 405.
+ * The route files stay thin: `export const { GET, HEAD, ... } = cronRoute(job)` plus their
+ * static `maxDuration` and `dynamic` exports.
+ */
+export function cronRoute<I>(job: JobDefinition<I>): Record<'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', Handler> {
+  const GET: Handler = async (request) => {
+    try {
+      checkBearer(request.headers, getApp().config.cron.secret);
+      const raw = queryObject(new URL(request.url));
+      const { dryRun: rawDryRun, ...rest } = raw;
+      const dryRun = parseOrThrow(z.object({ dryRun: dryRunParam }), rawDryRun === undefined ? {} : { dryRun: rawDryRun }).dryRun ?? false;
+      const input = parseOrThrow(job.input, rest);
+      const deps = await getJobDeps();
+      const outcome = await runJob(job, { input, dryRun, trigger: triggerOf(request.headers) }, deps);
+      return outcomeResponse(outcome);
+    } catch (err) {
+      return failureResponse(err);
+    }
+  };
+  const HEAD: Handler = async (request) => {
+    try {
+      checkBearer(request.headers, getApp().config.cron.secret);
+      return new Response(null, { status: 204 });
+    } catch (err) {
+      const status = err instanceof AppError ? err.status : 500;
+      return new Response(null, { status });
+    }
+  };
+  const notAllowed: Handler = async (request) =>
+    errorResponse(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here; cron routes take GET.`, {}, { allow: 'GET, HEAD' });
+  return { GET, HEAD, POST: notAllowed, PUT: notAllowed, PATCH: notAllowed, DELETE: notAllowed };
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { AppError } from './errors';
+
+const MAX_QUERY_LENGTH = 2048;
+
+/** Query parameters as a plain object; a repeated or oversized parameter is the caller's error. */
+export function queryObject(url: URL): Record<string, string> {
+  if (url.search.length > MAX_QUERY_LENGTH) {
+    throw new AppError(414, 'QUERY_TOO_LONG', `Query string longer than ${MAX_QUERY_LENGTH} characters.`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) {
+    if (Object.prototype.hasOwnProperty.call(out, key)) {
+      throw new AppError(400, 'DUPLICATE_PARAMETER', `Query parameter '${key}' is given more than once.`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Parses with zod and turns the first problem into a 400 that names the parameter. */
+export function parseOrThrow<T>(schema: z.ZodType<T, Record<string, string>>, raw: Record<string, string>, what = 'query parameter'): T {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `'${k.slice(0, 64)}'`).join(', ');
+    throw new AppError(400, 'UNKNOWN_PARAMETER', `Unknown ${what}${issue.keys.length > 1 ? 's' : ''} ${keys}.`);
+  }
+  const name = issue.path.join('.') || 'input';
+  throw new AppError(400, 'INVALID_PARAMETER', `Invalid ${what} '${name}': ${issue.message}.`, { parameter: name });
+}
+
+/** Query values are strings: these read them strictly (no silent NaN, no "1e9" surprises). */
+export const q = {
+  int: (min: number, max: number) =>
+    z
+      .string()
+      .regex(/^-?\d{1,10}$/, { message: 'must be a whole number' })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .min(min, { message: `must be at least ${min}` })
+          .max(max, { message: `must be at most ${max}` }),
+      ),
+  bool: () =>
+    z
+      .enum(['1', '0', 'true', 'false'], { message: "must be one of 1, 0, true, false" })
+      .transform((v) => v === '1' || v === 'true'),
+  uuid: () => z.uuid({ message: 'must be a UUID' }),
+};
+
+export const dryRunParam = q.bool().optional();
