@@ -45,26 +45,11 @@ export function rpcStatement(fn: string, args: Record<string, unknown> = {}): { 
 }
 
 /**
- * Values go to the server as text of an untyped parameter, so the function's own parameter
- * types decide how they are read: the same call works on PGlite and Postgres.
+ * Values are passed as JS values: both drivers ask the server for the function's parameter
+ * types and serialize by type (objects and arrays to jsonb as JSON, arrays to Postgres arrays,
+ * Dates to timestamptz), so the same call works on PGlite and Postgres. Measured: a string
+ * 'true' for a boolean parameter reads as false on postgres.js, so never pre-stringify.
  */
 export function toSqlParam(v: unknown): unknown {
-  if (v === null || v === undefined) return null;
-  if (v instanceof Date) return v.toISOString();
-  if (Array.isArray(v)) {
-    if (v.every((x) => x === null || typeof x !== 'object')) return pgArrayLiteral(v);
-    return JSON.stringify(v);
-  }
-  if (typeof v === 'object') return JSON.stringify(v);
-  if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint') return String(v);
-  return v;
-}
-
-function pgArrayLiteral(items: unknown[]): string {
-  const parts = items.map((x) => {
-    if (x === null || x === undefined) return 'NULL';
-    const s = String(x);
-    return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  });
-  return `{${parts.join(',')}}`;
+  return v === undefined ? null : v;
 }
