@@ -67,6 +67,30 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: bool(false),
 
   RUN_HISTORY_DAYS: intIn(90, 1, 3650),
+
+  // Admin page and admin API
+  ADMIN_PASSWORD: optionalString.pipe(z.string().min(8, { message: 'must be at least 8 characters' }).optional()),
+  ADMIN_API_TOKEN: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
+  SESSION_SECRET: optionalString.pipe(z.string().min(32, { message: 'must be at least 32 characters' }).optional()),
+
+  // Alerting
+  ALERT_REPEAT_MINUTES: intIn(240, 1, 10_080),
+  SLACK_WEBHOOK_URL: optionalUrl,
+  ALERT_WEBHOOK_URL: optionalUrl,
+  PAGERDUTY_ROUTING_KEY: optionalString,
+  PAGERDUTY_EVENTS_URL: optionalUrl,
+  SMTP_URL: optionalString.pipe(
+    z.string().regex(/^smtps?:\/\//, { message: 'must start with smtp:// or smtps://' }).optional(),
+  ),
+  ALERT_EMAIL_FROM: optionalString.pipe(z.email({ message: 'must be an e-mail address' }).optional()),
+  ALERT_EMAIL_TO: optionalString,
+  METRICS_TOKEN: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
+
+  // Features
+  REDIS_URL: optionalString.pipe(
+    z.string().regex(/^rediss?:\/\//, { message: 'must start with redis:// or rediss://' }).optional(),
+  ),
+  REPORTS_DIR: z.string().optional().default('reports'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -105,6 +129,17 @@ export interface Config {
   seedDemoData: boolean;
   storage: StorageSettings;
   runHistoryDays: number;
+  admin: { password?: string; apiToken?: string; sessionSecret?: string };
+  alerts: {
+    repeatMinutes: number;
+    slackWebhookUrl?: string;
+    webhookUrl?: string;
+    pagerduty?: { routingKey: string; eventsUrl: string };
+    email?: { smtpUrl: string; from: string; to: string[] };
+  };
+  metricsToken?: string;
+  redisUrl?: string;
+  reportsDir: string;
   /** Every configured secret value, so logs and responses can be scrubbed of them. */
   secrets: string[];
 }
@@ -161,6 +196,20 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   } else {
     storage = { driver: 'local', root: path.join(dataDir, 'storage') };
   }
+  let email: Config['alerts']['email'];
+  if (e.SMTP_URL || e.ALERT_EMAIL_TO) {
+    const to = (e.ALERT_EMAIL_TO ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+    if (!e.SMTP_URL) problems.push('SMTP_URL: required when ALERT_EMAIL_TO is set');
+    if (to.length === 0) problems.push('ALERT_EMAIL_TO: required when SMTP_URL is set (comma-separated addresses)');
+    for (const addr of to) {
+      if (!z.email().safeParse(addr).success) problems.push(`ALERT_EMAIL_TO: not an e-mail address: ${addr.slice(0, 80)}`);
+    }
+    email = { smtpUrl: e.SMTP_URL ?? '', from: e.ALERT_EMAIL_FROM ?? 'cronwarden@localhost', to };
+  }
+  const reportsDir = path.resolve(e.REPORTS_DIR);
+  if (/^\/(etc|usr|bin|sbin|boot|proc|sys|dev|var\/log)(\/|$)/.test(reportsDir)) {
+    problems.push(`REPORTS_DIR: refusing a system path (${reportsDir}); use a folder of the project such as ./reports`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const secrets = [
@@ -169,6 +218,14 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     e.SUPABASE_SERVICE_ROLE_KEY,
     e.S3_SECRET_ACCESS_KEY,
     e.DATABASE_URL ? passwordOf(e.DATABASE_URL) : undefined,
+    e.ADMIN_PASSWORD,
+    e.ADMIN_API_TOKEN,
+    e.SESSION_SECRET,
+    e.PAGERDUTY_ROUTING_KEY,
+    e.METRICS_TOKEN,
+    e.SMTP_URL ? passwordOf(e.SMTP_URL) : undefined,
+    e.REDIS_URL ? passwordOf(e.REDIS_URL) : undefined,
+    e.SLACK_WEBHOOK_URL ? new URL(e.SLACK_WEBHOOK_URL).pathname.split('/').pop() : undefined,
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
 
   return {
@@ -182,6 +239,19 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     seedDemoData: e.SEED_DEMO_DATA,
     storage,
     runHistoryDays: e.RUN_HISTORY_DAYS,
+    admin: { password: e.ADMIN_PASSWORD, apiToken: e.ADMIN_API_TOKEN, sessionSecret: e.SESSION_SECRET },
+    alerts: {
+      repeatMinutes: e.ALERT_REPEAT_MINUTES,
+      slackWebhookUrl: e.SLACK_WEBHOOK_URL,
+      webhookUrl: e.ALERT_WEBHOOK_URL,
+      pagerduty: e.PAGERDUTY_ROUTING_KEY
+        ? { routingKey: e.PAGERDUTY_ROUTING_KEY, eventsUrl: e.PAGERDUTY_EVENTS_URL ?? 'https://events.pagerduty.com/v2/enqueue' }
+        : undefined,
+      email,
+    },
+    metricsToken: e.METRICS_TOKEN,
+    redisUrl: e.REDIS_URL,
+    reportsDir,
     secrets,
   };
 }

@@ -1,0 +1,59 @@
+import type { Config } from '../config';
+import type { Db } from '../db/types';
+import type { Logger } from '../logger';
+
+export const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export interface AlertContext {
+  db: Db;
+  config: Config;
+  /** Evaluation time; injected so rules are tested against fixtures, not the wall clock. */
+  now: Date;
+  log: Logger;
+}
+
+/** One observed value for one subject (a job name, an organization id, or 'global'). */
+export interface AlertObservation {
+  subject: string;
+  value: number;
+  /** Shown with the alert: what the value is made of (counts, ids, ...). */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * A rule is a definition: what to observe, the threshold, how long the condition must hold,
+ * and what the on-call engineer does about it. Features export arrays of rules from
+ * src/lib/alerts/rules/<feature>.ts; the engine evaluates them all.
+ */
+export interface AlertRule {
+  /** Stable id, `<feature>.<what>`, e.g. `drafts.pollution_high`. */
+  id: string;
+  title: string;
+  severity: Severity;
+  /** How fast someone must respond, e.g. '1 hour'. */
+  responseSla: string;
+  threshold: number;
+  /** The alert condition is `value <comparison> threshold`. */
+  comparison: 'gt' | 'gte' | 'lt' | 'lte';
+  /** The condition must hold this long before the alert opens (0: at once). */
+  forSeconds: number;
+  runbook: string;
+  /** Rules that depend on optional configuration (REDIS_URL, ...) say when they apply. */
+  enabled?(config: Config): boolean;
+  /** Observed values now; one per subject. An empty list means "nothing to report". */
+  observe(ctx: AlertContext): Promise<AlertObservation[]>;
+}
+
+export function breaches(rule: Pick<AlertRule, 'comparison' | 'threshold'>, value: number): boolean {
+  switch (rule.comparison) {
+    case 'gt':
+      return value > rule.threshold;
+    case 'gte':
+      return value >= rule.threshold;
+    case 'lt':
+      return value < rule.threshold;
+    case 'lte':
+      return value <= rule.threshold;
+  }
+}
