@@ -2,9 +2,9 @@
  * `npm start`: build if the build is missing or stale, serve the app, wait until it is healthy,
  * then run the local scheduler next to it. Embedded defaults need no configuration.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { buildIfStale, buildIsStale, nextBin } from './lib/build';
 import { ensureLocalCronSecret, loadDotEnv } from './lib/env';
 
 loadDotEnv();
@@ -18,27 +18,8 @@ process.env.APP_URL ||= `http://127.0.0.1:${port}`;
 // Lets an oversized header reach our guard (which answers a JSON 400) instead of Node's bare 431.
 process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-http-header-size=65536`.trim();
 
-const nextBin = path.resolve('node_modules', 'next', 'dist', 'bin', 'next');
-
-function newestMtime(entry: string): number {
-  if (!fs.existsSync(entry)) return 0;
-  const stat = fs.statSync(entry);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(0, ...fs.readdirSync(entry).map((e) => newestMtime(path.join(entry, e))));
-}
-
-function buildIsStale(): boolean {
-  const id = path.join('.next', 'BUILD_ID');
-  if (!fs.existsSync(id)) return true;
-  const built = fs.statSync(id).mtimeMs;
-  return ['src', 'next.config.ts', 'package-lock.json', 'vercel.json'].some((p) => newestMtime(p) > built);
-}
-
-if (buildIsStale()) {
-  console.log('Building the app (first start or changed sources)...');
-  const r = spawnSync(process.execPath, [nextBin, 'build'], { stdio: 'inherit' });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-}
+if (buildIsStale()) console.log('Building the app (first start or changed sources)...');
+if (!buildIfStale()) process.exit(1);
 
 const children: ChildProcess[] = [];
 const server = spawn(process.execPath, [nextBin, 'start', '-p', port], { stdio: 'inherit' });

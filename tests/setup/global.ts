@@ -6,6 +6,7 @@ import type { TestProject } from 'vitest/node';
 import { PgliteDb } from '../../src/lib/db/pglite';
 import { PostgresDb } from '../../src/lib/db/postgres';
 import { migrate } from '../../src/lib/db/migrator';
+import { buildIfStale } from '../../scripts/lib/build';
 
 /**
  * Migrates once per test run: a PGlite data dir dumped to a file (each test loads a copy in
@@ -13,6 +14,8 @@ import { migrate } from '../../src/lib/db/migrator';
  * clones with CREATE DATABASE ... TEMPLATE.
  */
 export default async function setup(project: TestProject) {
+  // End-to-end files drive the production build; build it once here when it is missing or stale.
+  if (process.env.SKIP_BUILD !== '1' && !buildIfStale('pipe')) throw new Error('next build failed; see the output above.');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronwarden-test-'));
   const dumpPath = path.join(dir, 'pglite-migrated.tar');
   const pg = await PgliteDb.open(undefined);
