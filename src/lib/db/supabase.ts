@@ -1,4 +1,4 @@
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { PostgrestClient } from '@supabase/postgrest-js';
 import type { Db, Row } from './types';
 import { toSqlParam } from './types';
 
@@ -13,15 +13,19 @@ export class SupabaseRpcError extends Error {
   }
 }
 
-/** The Db port over PostgREST: `db.rpc(fn, args)` is `POST /rest/v1/rpc/fn` with the args as JSON. */
+/**
+ * The Db port over PostgREST: `db.rpc(fn, args)` is `POST /rest/v1/rpc/fn` with the args as JSON.
+ * postgrest-js is the part of supabase-js that does this; the full client also starts realtime
+ * (WebSocket), which Node 20 lacks and jobs do not need.
+ */
 export class SupabaseDb implements Db {
   readonly driver = 'supabase' as const;
-  constructor(readonly client: SupabaseClient) {}
+  constructor(readonly client: PostgrestClient) {}
 
   static connect(url: string, serviceRoleKey: string, fetchImpl?: typeof fetch): SupabaseDb {
-    const client = createClient(url, serviceRoleKey, {
-      auth: { persistSession: false, autoRefreshToken: false },
-      global: fetchImpl ? { fetch: fetchImpl } : undefined,
+    const client = new PostgrestClient(`${url.replace(/\/$/, '')}/rest/v1`, {
+      headers: { apikey: serviceRoleKey, Authorization: `Bearer ${serviceRoleKey}` },
+      fetch: fetchImpl,
     });
     return new SupabaseDb(client);
   }

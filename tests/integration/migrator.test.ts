@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { appliedMigrations, migrate, MIGRATIONS_DIR, pendingMigrations, readMigrations } from '../../src/lib/db/migrator';
+import { describeEngines } from '../support/db';
+
+function tempMigrations(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-mig-'));
+  for (const [name, sql] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), sql);
+  return dir;
+}
+
+it('every migration file is named <timestamp>_<name>.sql and they sort uniquely', () => {
+  const files = readMigrations(MIGRATIONS_DIR);
+  expect(files.length).toBeGreaterThan(0);
+  expect(new Set(files.map((f) => f.name.slice(0, 14))).size).toBe(files.length);
+});
+
+it('refuses a badly named migration file', () => {
+  const dir = tempMigrations({ 'add_table.sql': 'select 1' });
+  expect(() => readMigrations(dir)).toThrow(/14-digit timestamp/);
+});
+
+describeEngines('migrator', (engine) => {
+  it('the fixture database has every migration recorded, nothing pending', async () => {
+    const db = await engine.fresh();
+    expect(await pendingMigrations(db)).toEqual([]);
+    const done = await appliedMigrations(db);
+    for (const f of readMigrations()) expect(done.get(f.name)).toBe(f.checksum);
+  });
+
+  it('applies each file once, in order, and records it', async () => {
+    const db = await engine.fresh();
+    const dir = tempMigrations({
+      '20990101000000_first.sql': 'create table mig_probe (n integer); insert into mig_probe values (1);',
+      '20990101000001_second.sql': 'insert into mig_probe select max(n) + 1 from mig_probe;',
+    });
+    expect((await migrate(db, { dir })).applied).toEqual(['20990101000000_first.sql', '20990101000001_second.sql']);
+    expect((await migrate(db, { dir })).applied).toEqual([]);
+    const rows = await db.query<{ n: number }>('select n from mig_probe order by n');
+    expect(rows.map((r) => r.n)).toEqual([1, 2]);
+  });
+
+  it('rolls back a failing migration whole and does not record it', async () => {
+    const db = await engine.fresh();
+    const dir = tempMigrations({
+      '20990101000000_broken.sql': 'create table half_done (n integer); select no_such_function();',
+    });
+    await expect(migrate(db, { dir })).rejects.toThrow();
+    const [{ exists }] = await db.query<{ exists: boolean }>(`select to_regclass('half_done') is not null as exists`);
+    expect(exists).toBe(false);
+    expect((await appliedMigrations(db)).has('20990101000000_broken.sql')).toBe(false);
+  });
+
+  it('re-applies the seed only when it changes', async () => {
+    const db = await engine.fresh();
+    const dir = tempMigrations({ '20990101000000_t.sql': 'create table seed_probe (n integer primary key);' });
+    const seedFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cw-seed-')), 'seed.sql');
+    fs.writeFileSync(seedFile, 'insert into seed_probe values (1) on conflict do nothing;');
+    expect((await migrate(db, { dir, seedFile })).seeded).toBe(true);
+    expect((await migrate(db, { dir, seedFile })).seeded).toBe(false);
+    fs.writeFileSync(seedFile, 'insert into seed_probe values (1), (2) on conflict do nothing;');
+    expect((await migrate(db, { dir, seedFile })).seeded).toBe(true);
+    expect(await db.query('select n from seed_probe order by n')).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/lib/config';
+
+describe('configuration', () => {
+  it('defaults to the embedded database and local storage under .data', () => {
+    const c = loadConfig({});
+    expect(c.db.driver).toBe('pglite');
+    expect(c.storage.driver).toBe('local');
+    expect(c.runHistoryDays).toBe(90);
+    expect(c.cron.secret).toBeUndefined();
+  });
+  it('DATABASE_URL selects postgres, SUPABASE_* selects supabase', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@localhost/db' }).db.driver).toBe('postgres');
+    expect(loadConfig({ SUPABASE_URL: 'https://x.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'k'.repeat(20) }).db.driver).toBe('supabase');
+  });
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ RUN_HISTORY_DAYS: '0' }, 'RUN_HISTORY_DAYS'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    [{ SUPABASE_URL: 'https://x.supabase.co' }, 'SUPABASE_SERVICE_ROLE_KEY'],
+    [{ STORAGE_DRIVER: 'ftp' }, 'STORAGE_DRIVER'],
+    [{ CRON_SECRET: 'short' }, 'CRON_SECRET'],
+    [{ SLACK_WEBHOOK_URL: 'not a url' }, 'SLACK_WEBHOOK_URL'],
+    [{ REPORTS_DIR: '/etc' }, 'REPORTS_DIR'],
+  ])('rejects %o with a message naming %s', (env, variable) => {
+    expect(() => loadConfig(env as Record<string, string>)).toThrow(ConfigError);
+    try {
+      loadConfig(env as Record<string, string>);
+    } catch (err) {
+      expect((err as Error).message).toContain(variable);
+    }
+  });
+  it('collects configured secrets for scrubbing, including the database password', () => {
+    const c = loadConfig({ CRON_SECRET: 'c'.repeat(20), DATABASE_URL: 'postgres://u:s3cretpw@h/db' });
+    expect(c.secrets).toContain('c'.repeat(20));
+    expect(c.secrets).toContain('s3cretpw');
+  });
+});
