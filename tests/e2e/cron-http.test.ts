@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApp, TEST_CRON_SECRET, type RunningApp } from '../support/app-server';
+
+const ROUTE = '/api/cron/run-history-prune';
+
+describe('cron routes over real HTTP (next start)', () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    app = await startApp();
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+    fetch(app.url + path, { method, headers });
+  const auth = { authorization: `Bearer ${TEST_CRON_SECRET}` };
+
+  it('/api/health says up, database ok, migrations current, and nothing more', async () => {
+    const res = await get('/api/health');
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.checks).toEqual({ app: 'ok', database: 'ok', migrations: 'ok' });
+    expect(Object.keys(body).sort()).toEqual(['checks', 'status', 'timestamp']);
+  });
+
+  it('runs the job with the right secret and answers the seed shape', async () => {
+    const res = await get(ROUTE, auth);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.success).toBe(true);
+    expect(body.result).toMatchObject({ errors: [], status: 'succeeded', dry_run: false, partial: false });
+    expect(typeof body.result.duration_ms).toBe('number');
+    expect(typeof body.timestamp).toBe('string');
+  });
+
+  it.each([
+    ['missing', {}, 401, 'UNAUTHORIZED'],
+    ['wrong', { authorization: 'Bearer not-the-secret' }, 401, 'UNAUTHORIZED'],
+    ['malformed', { authorization: `Token ${TEST_CRON_SECRET}` }, 400, 'MALFORMED_AUTHORIZATION'],
+    ['huge', { authorization: `Bearer ${'a'.repeat(30_000)}` }, 400, 'AUTH_HEADER_TOO_LONG'],
+  ])('%s Authorization header → %i JSON', async (_label, headers, status, code) => {
+    const res = await get(ROUTE, headers as Record<string, string>);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect((await res.json()).error.code).toBe(code);
+  });
+
+  it.each([
+    ['?dryRun=maybe', 'dryRun'],
+    ['?unknown=1', 'unknown'],
+    ['?days=0', 'days'],
+    ['?batchSize=abc', 'batchSize'],
+  ])('bad query %s → 400 naming %s', async (query, name) => {
+    const res = await get(ROUTE + query, auth);
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toContain(name);
+  });
+
+  it('a dry run changes nothing and says so', async () => {
+    const res = await get(`${ROUTE}?dryRun=1`, auth);
+    const body = await res.json();
+    expect(body.result.dry_run).toBe(true);
+    expect(body.result).toHaveProperty('would_delete_count');
+  });
+
+  it.each(['POST', 'PUT', 'PATCH', 'DELETE'])('%s → 405 JSON with Allow', async (method) => {
+    const res = await get(ROUTE, auth, method);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    expect((await res.json()).error.code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('HEAD checks credentials without running the job', async () => {
+    expect((await get(ROUTE, auth, 'HEAD')).status).toBe(204);
+    expect((await get(ROUTE, {}, 'HEAD')).status).toBe(401);
+  });
+
+  it('never prints the secret', () => {
+    expect(app.output()).not.toContain(TEST_CRON_SECRET);
+  });
+});
+
+describe('a server without CRON_SECRET', () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    app = await startApp({ CRON_SECRET: '' });
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it('refuses every cron call with a 500 that names the missing variable', async () => {
+    for (const headers of [{}, { authorization: 'Bearer anything-at-all-here' }] as Record<string, string>[]) {
+      const res = await fetch(app.url + ROUTE, { headers });
+      expect(res.status).toBe(500);
+      const body = await res.json();
+      expect(body.error.code).toBe('SERVER_MISCONFIGURED');
+      expect(body.error.message).toContain('CRON_SECRET');
+    }
+  });
+});
