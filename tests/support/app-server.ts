@@ -7,6 +7,7 @@ import { nextBin } from '../../scripts/lib/build';
 
 export interface RunningApp {
   url: string;
+  pid: number;
   dataDir: string;
   /** Everything the server printed (stdout + stderr), for log assertions. */
   output: () => string;
@@ -70,6 +71,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
   }
   return {
     url,
+    pid: child.pid ?? 0,
     dataDir,
     output: () => out,
     async stop() {
