@@ -1,0 +1,54 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, expect, it } from 'vitest';
+import { startLocalScheduler } from '../../src/lib/cron/local-scheduler';
+import { captureLogs } from '../support/deps';
+
+let server: http.Server | undefined;
+let stopScheduler: (() => void) | undefined;
+afterEach(async () => {
+  stopScheduler?.();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+});
+
+it('fires each entry at its time with the bearer secret and logs what the app answered', async () => {
+  const seen: { url: string; auth: string | undefined; trigger: string | undefined }[] = [];
+  server = http.createServer((req, res) => {
+    seen.push({ url: req.url ?? '', auth: req.headers.authorization, trigger: req.headers['x-cron-trigger'] as string });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ success: true, result: { run_id: 'r1', status: 'succeeded' } }));
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  const { log, logs } = captureLogs(['scheduler-test-secret-123']);
+  const scheduler = startLocalScheduler({
+    // Six fields: every second, so the test sees real firings within ~2 s.
+    entries: [{ path: '/api/cron/probe-job', schedule: '* * * * * *' }],
+    baseUrl: `http://127.0.0.1:${port}`,
+    secret: 'scheduler-test-secret-123',
+    log,
+  });
+  stopScheduler = scheduler.stop;
+  const until = Date.now() + 5000;
+  while (seen.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  scheduler.stop();
+  expect(seen.length).toBeGreaterThanOrEqual(2);
+  expect(seen[0]).toEqual({ url: '/api/cron/probe-job', auth: 'Bearer scheduler-test-secret-123', trigger: 'scheduler' });
+  await new Promise((r) => setTimeout(r, 50));
+  expect(logs.ofType('scheduler_fired')[0]).toMatchObject({ job: 'probe-job', http_status: 200, run_id: 'r1' });
+  expect(logs.raw.join('')).not.toContain('scheduler-test-secret-123');
+});
+
+it('logs an unreachable app instead of crashing', async () => {
+  const { log, logs } = captureLogs();
+  const scheduler = startLocalScheduler({
+    entries: [{ path: '/api/cron/probe-job', schedule: '* * * * * *' }],
+    baseUrl: 'http://127.0.0.1:9', // discard port: connection refused
+    secret: 'x'.repeat(20),
+    log,
+  });
+  stopScheduler = scheduler.stop;
+  const until = Date.now() + 4000;
+  while (logs.ofType('scheduler_fire_failed').length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  expect(logs.ofType('scheduler_fire_failed')[0]).toMatchObject({ job: 'probe-job' });
+});
