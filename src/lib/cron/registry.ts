@@ -1,3 +1,4 @@
+import { maintenanceJob } from '../jobs/maintenance';
 import { runHistoryPruneJob } from '../jobs/run-history-prune';
 import type { JobDefinition } from './types';
 
@@ -8,7 +9,7 @@ export type AnyJob = JobDefinition<any>;
  * The closed set of jobs. Each is served at /api/cron/<name> and scheduled in vercel.json;
  * tests check the three agree.
  */
-export const jobs: readonly AnyJob[] = [runHistoryPruneJob];
+export const jobs: readonly AnyJob[] = [runHistoryPruneJob, maintenanceJob];
 
 export function getJob(name: string): AnyJob | undefined {
   return jobs.find((j) => j.name === name);

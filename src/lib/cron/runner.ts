@@ -111,7 +111,8 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
     log.error({ type: 'cron_run_failed', duration_ms: durationMs, err: failure }, 'job failed');
     return { kind: 'crashed', runId, error: failure, durationMs };
   }
-  const r = result as JobResult;
+  // The caller sees the job's own result, scrubbed of configured secrets like the recorded copy.
+  const r = scrubSecrets(result as JobResult, deps.config.secrets);
   log.info(
     {
       type: 'cron_run_finished',

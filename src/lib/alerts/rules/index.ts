@@ -1,4 +1,5 @@
 import type { AlertRule } from '../types';
+import { maintenanceRules } from './maintenance';
 
 /** Every rule the engine evaluates; each feature adds its array here. */
-export const allRules: AlertRule[] = [];
+export const allRules: AlertRule[] = [...maintenanceRules];

@@ -1,0 +1,270 @@
+import { z } from 'zod';
+import { q } from '../http/query';
+import { defineJob, type JobError, type JobResult } from '../cron/types';
+import { assertObjectPath } from '../storage/types';
+
+/** The rules' thresholds. Only the stuck-run threshold can be changed per call (`?hours=`). */
+export const MAINTENANCE_RULES = {
+  stuckHours: 24,
+  tempUploadHours: 24,
+  compactAfterDays: 7,
+  rawItemsAfterDays: 30,
+  batchSize: 1000,
+} as const;
+
+export const MAINTENANCE_STEPS = ['stuck_runs', 'temp_uploads', 'compact_import_jobs', 'raw_items'] as const;
+export type MaintenanceStep = (typeof MAINTENANCE_STEPS)[number];
+export type StepStatus = 'ok' | 'failed' | 'partial' | 'skipped';
+
+/** Per-path errors listed in one result; the rest are counted in one closing entry. */
+const MAX_LISTED_ERRORS = 100;
+
+const input = z.strictObject({
+  hours: q.int(1, 720).optional(),
+  batchSize: q.int(1, 10_000).optional(),
+});
+export type MaintenanceInput = z.infer<typeof input>;
+
+interface TempUploadRow {
+  id: string;
+  storage_path: string;
+  size_bytes: number | string;
+}
+
+export interface MaintenanceResult extends JobResult {
+  stuckRunsMarked: number;
+  tempUploadsPurged: number;
+  importJobsCompacted: number;
+  rawItemsPurged: number;
+  tempUploadsFailed: number;
+  tempUploadBytesFreed: number;
+  importJobBytesFreed: number;
+  stuckRunIds: string[];
+  steps: Record<MaintenanceStep, StepStatus>;
+  thresholds: { stuckHours: number; tempUploadHours: number; compactAfterDays: number; rawItemsAfterDays: number };
+  batchSize: number;
+  batches: number;
+}
+
+/**
+ * Import maintenance: marks stuck runs failed, removes expired temp uploads (object, then row),
+ * compacts old finished import jobs and deletes raw items of long-failed runs. Each step is
+ * isolated: one that fails (storage down, a SQL error) is reported in `errors` and the others
+ * still run. In a dry run the counts are what each step would change; nothing is changed.
+ */
+export const maintenanceJob = defineJob({
+  name: 'maintenance',
+  description: 'Import maintenance: stuck runs, temp uploads, import job compaction, raw items of failed runs',
+  input,
+  maxDurationSeconds: 300,
+  async run({ db, storage, log, input, dryRun, startedAt, budget }): Promise<MaintenanceResult> {
+    const stuckHours = input.hours ?? MAINTENANCE_RULES.stuckHours;
+    const batchSize = input.batchSize ?? MAINTENANCE_RULES.batchSize;
+    const errors: JobError[] = [];
+    let unlisted = 0;
+    const addError = (subject: string, message: string) => {
+      if (errors.length < MAX_LISTED_ERRORS) errors.push({ subject, message: message.slice(0, 500) });
+      else unlisted++;
+    };
+    const steps = Object.fromEntries(MAINTENANCE_STEPS.map((s) => [s, 'skipped'])) as Record<MaintenanceStep, StepStatus>;
+    let partial = false;
+    let batches = 0;
+
+    let stuckRunsMarked = 0;
+    const stuckRunIds: string[] = [];
+    let tempUploadsPurged = 0;
+    let tempUploadsFailed = 0;
+    let tempUploadBytesFreed = 0;
+    let importJobsCompacted = 0;
+    let importJobBytesFreed = 0;
+    let rawItemsPurged = 0;
+
+    /** Calls `batch` while it says there is more and the time budget allows another one. */
+    const loop = async (batch: () => Promise<boolean>): Promise<boolean> => {
+      let slowest = 0;
+      for (;;) {
+        if (!budget.hasTimeFor(slowest * 2)) return false;
+        const t = performance.now();
+        const more = await batch();
+        slowest = Math.max(slowest, performance.now() - t);
+        batches++;
+        if (!more) return true;
+      }
+    };
+
+    const step = async (name: MaintenanceStep, count: () => number, body: () => Promise<boolean>) => {
+      const t = performance.now();
+      try {
+        const finished = await body();
+        steps[name] = finished ? 'ok' : 'partial';
+        if (!finished) partial = true;
+        log.info(
+          { type: 'maintenance_step', step: name, status: steps[name], count: count(), dry_run: dryRun, duration_ms: Math.round(performance.now() - t) },
+          `maintenance step ${name}: ${count()}`,
+        );
+      } catch (err) {
+        steps[name] = 'failed';
+        const message = err instanceof Error ? err.message : String(err);
+        addError(name, message);
+        log.error(
+          { type: 'maintenance_step_failed', step: name, count: count(), dry_run: dryRun, err, duration_ms: Math.round(performance.now() - t) },
+          `maintenance step ${name} failed`,
+        );
+      }
+    };
+
+    await step('stuck_runs', () => stuckRunsMarked, () =>
+      loop(async () => {
+        const [row] = await db.rpc<{ marked_count: number; run_ids: string[]; has_more: boolean }>('mark_stuck_import_runs', {
+          p_hours: stuckHours,
+          p_batch_size: batchSize,
+          p_dry_run: dryRun,
+          p_now: startedAt,
+        });
+        stuckRunsMarked += row.marked_count;
+        for (const id of row.run_ids) if (stuckRunIds.length < MAX_LISTED_ERRORS) stuckRunIds.push(id);
+        return !dryRun && row.has_more;
+      }),
+    );
+
+    await step('temp_uploads', () => tempUploadsPurged, () => {
+      let after: string | undefined;
+      return loop(async () => {
+        const rows = await db.rpc<TempUploadRow>('list_expired_temp_uploads', {
+          p_hours: MAINTENANCE_RULES.tempUploadHours,
+          p_batch_size: batchSize,
+          p_after_id: after,
+          p_now: startedAt,
+        });
+        if (rows.length === 0) return false;
+        after = rows[rows.length - 1].id;
+        if (dryRun) {
+          tempUploadsPurged += rows.length;
+          tempUploadBytesFreed += rows.reduce((n, r) => n + Number(r.size_bytes), 0);
+          return rows.length === batchSize;
+        }
+        const removable: TempUploadRow[] = [];
+        for (const r of rows) {
+          try {
+            assertObjectPath(r.storage_path);
+            removable.push(r);
+          } catch {
+            tempUploadsFailed++;
+            addError(`temp_uploads:${r.id}`, `not a valid storage path: ${JSON.stringify(r.storage_path).slice(0, 200)}; row kept`);
+          }
+        }
+        const paths = [...new Set(removable.map((r) => r.storage_path))];
+        const outcome = paths.length ? await storage.remove(paths) : { removed: [], failed: [] };
+        for (const f of outcome.failed) addError(`temp_uploads:${f.path}`, `${f.error}; row kept for the next run`);
+        const removed = new Set(outcome.removed);
+        const ids = removable.filter((r) => removed.has(r.storage_path)).map((r) => r.id);
+        tempUploadsFailed += removable.length - ids.length;
+        if (ids.length) {
+          const [d] = await db.rpc<{ deleted_count: number; bytes_freed: number | string }>('delete_temp_uploads', {
+            p_ids: ids,
+            p_hours: MAINTENANCE_RULES.tempUploadHours,
+            p_now: startedAt,
+          });
+          tempUploadsPurged += d.deleted_count;
+          tempUploadBytesFreed += Number(d.bytes_freed);
+        }
+        return rows.length === batchSize;
+      });
+    });
+
+    await step('compact_import_jobs', () => importJobsCompacted, () =>
+      loop(async () => {
+        const [row] = await db.rpc<{ compacted_count: number; bytes_freed: number | string; has_more: boolean }>('compact_old_import_jobs', {
+          p_days: MAINTENANCE_RULES.compactAfterDays,
+          p_batch_size: batchSize,
+          p_dry_run: dryRun,
+          p_now: startedAt,
+        });
+        importJobsCompacted += row.compacted_count;
+        importJobBytesFreed += Number(row.bytes_freed);
+        return !dryRun && row.has_more;
+      }),
+    );
+
+    await step('raw_items', () => rawItemsPurged, () =>
+      loop(async () => {
+        const [row] = await db.rpc<{ deleted_count: number; has_more: boolean }>('purge_failed_run_raw_items', {
+          p_days: MAINTENANCE_RULES.rawItemsAfterDays,
+          p_batch_size: batchSize,
+          p_dry_run: dryRun,
+          p_now: startedAt,
+        });
+        rawItemsPurged += row.deleted_count;
+        return !dryRun && row.has_more;
+      }),
+    );
+
+    if (unlisted > 0) errors.push({ subject: 'temp_uploads', message: `${unlisted} more errors not listed` });
+    const failedSteps = MAINTENANCE_STEPS.filter((s) => steps[s] === 'failed');
+    log.info(
+      {
+        type: 'maintenance_summary',
+        dry_run: dryRun,
+        stuck_runs_marked: stuckRunsMarked,
+        temp_uploads_purged: tempUploadsPurged,
+        temp_uploads_failed: tempUploadsFailed,
+        import_jobs_compacted: importJobsCompacted,
+        raw_items_purged: rawItemsPurged,
+        failed_steps: failedSteps,
+        partial,
+      },
+      'maintenance finished',
+    );
+    return {
+      errors,
+      rows_affected: dryRun ? 0 : stuckRunsMarked + tempUploadsPurged + importJobsCompacted + rawItemsPurged,
+      stuckRunsMarked,
+      tempUploadsPurged,
+      importJobsCompacted,
+      rawItemsPurged,
+      tempUploadsFailed,
+      tempUploadBytesFreed,
+      importJobBytesFreed,
+      stuckRunIds,
+      steps,
+      thresholds: {
+        stuckHours,
+        tempUploadHours: MAINTENANCE_RULES.tempUploadHours,
+        compactAfterDays: MAINTENANCE_RULES.compactAfterDays,
+        rawItemsAfterDays: MAINTENANCE_RULES.rawItemsAfterDays,
+      },
+      batchSize,
+      batches,
+      partial,
+      failed: failedSteps.length === MAINTENANCE_STEPS.length,
+    };
+  },
+});
+
+/** The seed's response: `{ timestamp, stuckRunsMarked, tempUploadsPurged, importJobsCompacted, rawItemsPurged, errors }`. */
+export interface MaintenanceSummary {
+  timestamp: string;
+  stuckRunsMarked: number;
+  tempUploadsPurged: number;
+  importJobsCompacted: number;
+  rawItemsPurged: number;
+  /** One line per problem: "<step or path>: <message>". */
+  errors: string[];
+  runId: string;
+  dryRun: boolean;
+  partial: boolean;
+}
+
+export function maintenanceSummary(result: JobResult & { run_id: string; dry_run: boolean; partial: boolean; timestamp: string }): MaintenanceSummary {
+  return {
+    timestamp: result.timestamp,
+    stuckRunsMarked: Number(result.stuckRunsMarked ?? 0),
+    tempUploadsPurged: Number(result.tempUploadsPurged ?? 0),
+    importJobsCompacted: Number(result.importJobsCompacted ?? 0),
+    rawItemsPurged: Number(result.rawItemsPurged ?? 0),
+    errors: result.errors.map((e) => `${e.subject}: ${e.message}`),
+    runId: result.run_id,
+    dryRun: result.dry_run,
+    partial: result.partial,
+  };
+}
