@@ -36,3 +36,37 @@ insert into import_jobs (id, run_id, status, payload, result, counts, error_summ
   ('6d1e0003-0000-4000-8000-000000000004', '6d1e0000-0000-4000-8000-000000000003', 'processing', '{"file": "tmp/uploads/products.csv"}', null, '{"total": 900, "succeeded": 350, "failed": 0}', null, now() - interval '2 hours', null)
 on conflict (id) do nothing;
 
+-- --- Draft cleanup (supabase/migrations/20261123000500_draft_cleanup.sql) ---
+-- Four organizations and 360 courses created over the last 30 days (one every 2 hours, with
+-- jitter): about 55 % published, 7 % archived, 18 % drafts whose generation started, 20 % unused
+-- drafts, many of them older than 24 h (what the hourly draft-cleanup deletes) and a few from the
+-- last hours. Ids are derived from the row number, so running this again adds nothing.
+insert into organizations (id, name, created_at) values
+  ('0d5a0000-0000-4000-8000-000000000001', 'Acme Learning', now() - interval '120 days'),
+  ('0d5a0000-0000-4000-8000-000000000002', 'Northwind Academy', now() - interval '90 days'),
+  ('0d5a0000-0000-4000-8000-000000000003', 'Globex Training', now() - interval '60 days'),
+  ('0d5a0000-0000-4000-8000-000000000004', 'Initech University', now() - interval '45 days')
+on conflict (id) do nothing;
+
+insert into courses (id, organization_id, title, status, generation_status, created_at, updated_at, created_by)
+select md5('cronwarden-demo-course-' || n)::uuid,
+       ('0d5a0000-0000-4000-8000-00000000000' || (1 + (n * 7 + h.k) % 4))::uuid,
+       'Demo course ' || n,
+       case when h.k < 55 then 'published' when h.k < 62 then 'archived' else 'draft' end,
+       case when h.k < 62 then 'completed'
+            when h.k < 80 then (array['generating_structure', 'generating_content', 'failed'])[1 + n % 3]
+            else null end,
+       x.t,
+       x.t + make_interval(secs => case when h.k < 80 then h.s % 5400 else h.s % 600 end),
+       md5('cronwarden-demo-user-' || (n % 25))::uuid
+  from generate_series(1, 360) as n
+ cross join lateral (
+   select case when n in (1, 2, 4, 7, 11) then 90 -- recent unused drafts in every age bucket
+               else ('x' || substr(md5('k' || n), 1, 4))::bit(16)::integer % 100 end as k,
+          ('x' || substr(md5('s' || n), 1, 4))::bit(16)::integer as s,
+          case when n = 1 then 0 else ('x' || substr(md5('j' || n), 1, 4))::bit(16)::integer % 110 end as j
+ ) h
+ cross join lateral (select now() - make_interval(mins => (n - 1) * 120 + 5 + h.j) as t) x
+ where exists (select 1 from organizations o where o.id = '0d5a0000-0000-4000-8000-000000000001')
+on conflict (id) do nothing;
+

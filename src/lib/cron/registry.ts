@@ -1,3 +1,4 @@
+import { draftCleanupJob } from '../jobs/draft-cleanup';
 import { maintenanceJob } from '../jobs/maintenance';
 import { runHistoryPruneJob } from '../jobs/run-history-prune';
 import type { JobDefinition } from './types';
@@ -9,7 +10,7 @@ export type AnyJob = JobDefinition<any>;
  * The closed set of jobs. Each is served at /api/cron/<name> and scheduled in vercel.json;
  * tests check the three agree.
  */
-export const jobs: readonly AnyJob[] = [runHistoryPruneJob, maintenanceJob];
+export const jobs: readonly AnyJob[] = [runHistoryPruneJob, maintenanceJob, draftCleanupJob];
 
 export function getJob(name: string): AnyJob | undefined {
   return jobs.find((j) => j.name === name);

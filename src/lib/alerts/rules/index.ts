@@ -1,5 +1,6 @@
 import type { AlertRule } from '../types';
+import { draftRules } from './drafts';
 import { maintenanceRules } from './maintenance';
 
 /** Every rule the engine evaluates; each feature adds its array here. */
-export const allRules: AlertRule[] = [...maintenanceRules];
+export const allRules: AlertRule[] = [...maintenanceRules, ...draftRules];

@@ -1,4 +1,5 @@
 import type { FeatureGauge } from '../gauges';
+import { draftGauges } from './drafts';
 
 /** Every feature gauge /api/metrics exposes; each feature adds its array here. */
-export const allGauges: FeatureGauge[] = [];
+export const allGauges: FeatureGauge[] = [...draftGauges];

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { q } from '../http/query';
+import { defineJob, type JobError } from '../cron/types';
+
+/** At most this many ids are listed in a response; the counts are always complete. */
+export const MAX_LISTED_IDS = 100;
+
+const input = z.strictObject({
+  hours: q.int(1, 720).optional(),
+  batchSize: q.int(1, 10_000).optional(),
+});
+
+interface BatchRow {
+  deleted_count: number;
+  deleted_ids: string[];
+  cutoff_time: Date | string;
+  has_more: boolean;
+}
+
+const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
+
+/**
+ * Deletes unused drafts (status 'draft', generation never started) older than `hours` (24 by
+ * default), in batches of `batchSize`. Each batch is one call of draft_cleanup_batch: rows
+ * locked by a concurrent transaction are skipped and the predicate is checked again at delete
+ * time, so a draft that starts generating during the cleanup is kept.
+ */
+export const draftCleanupJob = defineJob({
+  name: 'draft-cleanup',
+  description: 'Delete unused draft courses older than 24 hours',
+  input,
+  maxDurationSeconds: 60,
+  async run({ db, log, input, dryRun, startedAt, budget }) {
+    const hours = input.hours ?? 24;
+    const batchSize = input.batchSize ?? 1000;
+    const errors: JobError[] = [];
+
+    if (dryRun) {
+      const [row] = await db.rpc<BatchRow>('draft_cleanup_batch', {
+        p_hours: hours,
+        p_batch_size: batchSize,
+        p_dry_run: true,
+        p_now: startedAt,
+      });
+      const ids = row.deleted_ids ?? [];
+      return {
+        errors,
+        rows_affected: 0,
+        deleted_count: 0,
+        deleted_ids: [],
+        deleted_ids_truncated: false,
+        would_delete_count: row.deleted_count,
+        would_delete_ids: ids.slice(0, MAX_LISTED_IDS),
+        would_delete_ids_truncated: row.deleted_count > Math.min(ids.length, MAX_LISTED_IDS),
+        cutoff_time: iso(row.cutoff_time),
+        hours,
+        batches: 0,
+        partial: false,
+      };
+    }
+
+    let deleted = 0;
+    const ids: string[] = [];
+    let batches = 0;
+    let partial = false;
+    let slowest = 0;
+    let cutoff = new Date(startedAt.getTime() - hours * 3_600_000).toISOString();
+    for (;;) {
+      if (!budget.hasTimeFor(slowest * 2)) {
+        partial = true;
+        break;
+      }
+      const t = performance.now();
+      const [row] = await db.rpc<BatchRow>('draft_cleanup_batch', {
+        p_hours: hours,
+        p_batch_size: batchSize,
+        p_dry_run: false,
+        p_now: startedAt,
+      });
+      slowest = Math.max(slowest, performance.now() - t);
+      batches++;
+      cutoff = iso(row.cutoff_time);
+      deleted += row.deleted_count;
+      for (const id of row.deleted_ids ?? []) {
+        if (ids.length >= MAX_LISTED_IDS) break;
+        ids.push(id);
+      }
+      // A batch that took nothing (every selected row changed under it) ends the run too.
+      if (!row.has_more || row.deleted_count === 0) break;
+    }
+
+    log.info(
+      { type: 'draft_cleanup_complete', deleted_count: deleted, cutoff_time: cutoff, hours, batches, partial },
+      'draft cleanup finished',
+    );
+    return {
+      errors,
+      rows_affected: deleted,
+      deleted_count: deleted,
+      deleted_ids: ids,
+      deleted_ids_truncated: deleted > ids.length,
+      cutoff_time: cutoff,
+      hours,
+      batches,
+      partial,
+    };
+  },
+});

@@ -1,0 +1,27 @@
+import { draftSystemHealth } from '../drafts';
+import type { FeatureGauge } from '../gauges';
+
+export const draftGauges: FeatureGauge[] = [
+  {
+    name: 'cronwarden_drafts_total',
+    help: 'Courses in draft status',
+    async collect({ db, now }) {
+      return [{ value: (await draftSystemHealth(db, now)).total_drafts }];
+    },
+  },
+  {
+    name: 'cronwarden_drafts_unused',
+    help: 'Drafts whose generation never started (status draft, generation_status null)',
+    async collect({ db, now }) {
+      return [{ value: (await draftSystemHealth(db, now)).unused_drafts }];
+    },
+  },
+  {
+    name: 'cronwarden_drafts_pollution_percent',
+    help: 'Unused drafts as a percentage of all drafts (0 when there are no drafts)',
+    async collect({ db, now }) {
+      const h = await draftSystemHealth(db, now);
+      return [{ value: h.total_drafts > 0 ? (100 * h.unused_drafts) / h.total_drafts : 0 }];
+    },
+  },
+];
