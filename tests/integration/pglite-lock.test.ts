@@ -30,3 +30,12 @@ it('a lock left by a dead process is taken over', async () => {
   fs.writeFileSync(`${dir}.lock`, '999999'); // no such pid
   expect(openElsewhere(dir)).toBe('OPENED');
 }, 60_000);
+
+it('a second open of the same data dir inside one process is refused too', async () => {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cw-lock-')), 'pglite');
+  const db = await PgliteDb.open(dir);
+  await expect(PgliteDb.open(dir)).rejects.toThrow(/another process|open in/);
+  await db.close();
+  const again = await PgliteDb.open(dir);
+  await again.close();
+}, 60_000);

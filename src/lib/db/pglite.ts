@@ -7,7 +7,7 @@ export class DataDirLockedError extends Error {
   readonly code = 'DATA_DIR_LOCKED';
   constructor(dir: string, pid: number) {
     super(
-      `The embedded database at ${dir} is open in another process (pid ${pid}). ` +
+      `The embedded database at ${dir} is ${pid === process.pid ? 'already open in this process' : `open in another process (pid ${pid})`}. ` +
         'PGlite allows one process per data directory. Stop that process (for example the app started ' +
         'by `npm start`) or call the running app over HTTP (curl /api/cron/...), or point this command ' +
         'at a PostgreSQL server with DATABASE_URL.',
@@ -25,22 +25,31 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+// Data dirs this process has open. On globalThis: Next can load our modules more than once in
+// one process, and a lock file holding our own pid cannot tell those copies apart.
+const openHere = ((globalThis as { __cronwardenPgliteDirs?: Set<string> }).__cronwardenPgliteDirs ??= new Set<string>());
+
 /**
  * An exclusive, crash-safe claim on a data directory: a lock file created with O_EXCL holding our
- * pid. A file left by a dead process is taken over; a live holder makes us refuse.
+ * pid. A file left by a dead process is taken over; a live holder makes us refuse, and so does a
+ * second open inside this process.
  */
 function lockDataDir(dir: string): () => void {
   fs.mkdirSync(dir, { recursive: true });
+  const resolved = path.resolve(dir);
+  if (openHere.has(resolved)) throw new DataDirLockedError(dir, process.pid);
   const lockPath = path.join(dir, '..', `${path.basename(dir)}.lock`);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = fs.openSync(lockPath, 'wx');
       fs.writeSync(fd, String(process.pid));
       fs.closeSync(fd);
+      openHere.add(resolved);
       let released = false;
       const release = () => {
         if (released) return;
         released = true;
+        openHere.delete(resolved);
         try {
           if (fs.readFileSync(lockPath, 'utf8') === String(process.pid)) fs.unlinkSync(lockPath);
         } catch {
