@@ -17,15 +17,19 @@ interface App {
   db(): Promise<Db>;
 }
 
-let app: App | undefined;
+// Kept on globalThis, not in a module variable: `next start` loads route handlers and server
+// components (the admin page) as separate module graphs in one process, and a module variable
+// gave each its own App, so two PGlite engines on one data directory, each blind to the other's
+// writes (measured: a run recorded through /api/admin/... did not show on /admin).
+const holder = globalThis as typeof globalThis & { __cronwardenApp?: App };
 
 export function getApp(): App {
-  if (app) return app;
+  if (holder.__cronwardenApp) return holder.__cronwardenApp;
   const config = getConfig();
   const log = createLogger({ level: config.logLevel, secrets: config.secrets });
   const storage = createStorage(config.storage);
   let dbPromise: Promise<Db> | undefined;
-  app = {
+  const app: App = {
     config,
     log,
     storage,
@@ -37,6 +41,7 @@ export function getApp(): App {
       return dbPromise;
     },
   };
+  holder.__cronwardenApp = app;
   return app;
 }
 
