@@ -36,6 +36,80 @@ insert into import_jobs (id, run_id, status, payload, result, counts, error_summ
   ('6d1e0003-0000-4000-8000-000000000004', '6d1e0000-0000-4000-8000-000000000003', 'processing', '{"file": "tmp/uploads/products.csv"}', null, '{"total": 900, "succeeded": 350, "failed": 0}', null, now() - interval '2 hours', null)
 on conflict (id) do nothing;
 
+-- --- Export operations (supabase/migrations/20261123000300_export_operations.sql) ---
+-- 160 exports over the last 48 hours, one every 18 minutes (7 minutes off, so none sits on the
+-- 24 h expiry boundary), from six users in the four formats, mostly jsonl and json. About one in
+-- eleven failed, including a burst of five timeouts about six hours ago. Completed exports expire
+-- 24 h after they finish: those that finished 24-30 h ago are still 'completed' and due for
+-- export-file-cleanup; older ones were already expired. The newest is queued and the one before
+-- it processing. Twenty finished exports 31-60 days old are what export-log-cleanup removes.
+-- Ids are md5-derived, so a re-run inserts nothing new.
+insert into export_logs (export_id, user_id, format, status, conversation_count, file_path, file_size_bytes,
+                         created_at, completed_at, expires_at, error_type, error_message, expired_at)
+select md5('cronwarden-demo-export-' || s.n)::uuid,
+       s.user_id,
+       s.format,
+       case when s.outcome = 'completed' and s.finished_at < now() - interval '30 hours' then 'expired' else s.outcome end,
+       s.conversations,
+       case when s.outcome = 'completed' then 'exports/' || s.user_id || '/' || md5('cronwarden-demo-export-' || s.n) || '.' || s.format end,
+       case when s.outcome = 'completed' then s.conversations * 3400 + (s.n * 101) % 5000 end,
+       s.created_at,
+       case when s.outcome in ('completed', 'failed') then s.finished_at end,
+       case when s.outcome = 'completed' then s.finished_at + interval '24 hours' end,
+       case when s.outcome = 'failed' then (array['DatabaseError', 'StorageError', 'TimeoutError'])[1 + s.n % 3] end,
+       case when s.outcome = 'failed' then (array['Connection timeout', 'Upload to storage failed: 503 Service Unavailable', 'Export exceeded 60 s'])[1 + s.n % 3] end,
+       case when s.outcome = 'completed' and s.finished_at < now() - interval '30 hours' then s.finished_at + interval '26 hours' end
+  from (
+    select n,
+           md5('cronwarden-demo-export-user-' || (n % 6))::uuid as user_id,
+           (array['json', 'jsonl', 'jsonl', 'csv', 'markdown', 'json', 'jsonl'])[1 + n % 7] as format,
+           5 + (n * 37) % 600 as conversations,
+           now() - make_interval(mins => n * 18 + 7) as created_at,
+           now() - make_interval(mins => n * 18 + 7)
+             + make_interval(secs => (400 + (5 + (n * 37) % 600) * 12 + (n * 53) % 700) / 1000.0) as finished_at,
+           case when n = 1 then 'queued'
+                when n = 2 then 'processing'
+                when n between 18 and 22 or n % 17 = 0 then 'failed'
+                else 'completed' end as outcome
+      from generate_series(1, 160) as n
+  ) s
+on conflict (export_id) do nothing;
+
+insert into export_logs (export_id, user_id, format, status, conversation_count, file_path, file_size_bytes,
+                         created_at, completed_at, expires_at, error_type, error_message, expired_at)
+select md5('cronwarden-demo-old-export-' || n)::uuid,
+       md5('cronwarden-demo-export-user-' || (n % 6))::uuid,
+       (array['json', 'jsonl', 'csv', 'markdown'])[1 + n % 4],
+       case when n % 5 = 0 then 'failed' else 'expired' end,
+       10 + (n * 71) % 700,
+       case when n % 5 <> 0 then 'exports/old/' || md5('cronwarden-demo-old-export-' || n) || '.json' end,
+       case when n % 5 <> 0 then (10 + (n * 71) % 700) * 3400 end,
+       now() - make_interval(hours => 744 + n * 36),
+       now() - make_interval(hours => 744 + n * 36) + interval '3 seconds',
+       case when n % 5 <> 0 then now() - make_interval(hours => 720 + n * 36) end,
+       case when n % 5 = 0 then 'DatabaseError' end,
+       case when n % 5 = 0 then 'Connection timeout' end,
+       case when n % 5 <> 0 then now() - make_interval(hours => 718 + n * 36) end
+  from generate_series(1, 20) as n
+on conflict (export_id) do nothing;
+
+-- One metrics row per finished demo export, then the hourly rollup the admin charts read.
+insert into export_metrics (export_id, user_id, format, status, duration_ms, file_size_bytes, conversation_count,
+                            count_range, error_type, error_message, created_at)
+select l.export_id, l.user_id, l.format,
+       case when l.status = 'failed' then 'failed' else 'completed' end,
+       (extract(epoch from (l.completed_at - l.created_at)) * 1000)::integer,
+       l.file_size_bytes, l.conversation_count, export_count_range(l.conversation_count),
+       l.error_type, l.error_message, l.completed_at
+  from export_logs l
+ where l.export_id in (select md5('cronwarden-demo-export-' || n)::uuid from generate_series(1, 160) n
+                       union all
+                       select md5('cronwarden-demo-old-export-' || n)::uuid from generate_series(1, 20) n)
+   and l.completed_at is not null
+on conflict (export_id) do nothing;
+
+select * from export_rollup_hourly(p_lookback_hours => 72);
+
 -- --- Draft cleanup (supabase/migrations/20261123000500_draft_cleanup.sql) ---
 -- Four organizations and 360 courses created over the last 30 days (one every 2 hours, with
 -- jitter): about 55 % published, 7 % archived, 18 % drafts whose generation started, 20 % unused

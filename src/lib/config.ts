@@ -23,6 +23,11 @@ const optionalUrl = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v))
   .pipe(z.url({ message: 'must be an absolute URL such as https://example.com/...' }).optional());
 
+/** Where alerts are POSTed: only http(s) makes sense (fetch refuses anything else at send time). */
+const optionalHttpUrl = optionalUrl.refine((v) => v === undefined || /^https?:\/\//i.test(v), {
+  message: 'must be an http:// or https:// URL',
+});
+
 const intIn = (fallback: number, min: number, max: number) =>
   z
     .string()
@@ -75,10 +80,18 @@ const envSchema = z.object({
 
   // Alerting
   ALERT_REPEAT_MINUTES: intIn(240, 1, 10_080),
-  SLACK_WEBHOOK_URL: optionalUrl,
-  ALERT_WEBHOOK_URL: optionalUrl,
-  PAGERDUTY_ROUTING_KEY: optionalString,
-  PAGERDUTY_EVENTS_URL: optionalUrl,
+  SLACK_WEBHOOK_URL: optionalHttpUrl,
+  ALERT_WEBHOOK_URL: optionalHttpUrl,
+  PAGERDUTY_ROUTING_KEY: optionalString.pipe(
+    z.string().regex(/^\S{8,128}$/, { message: 'must be the Events API v2 integration key (no spaces)' }).optional(),
+  ),
+  PAGERDUTY_EVENTS_URL: optionalHttpUrl,
+  /** Alerts below this severity are tracked (admin page, metrics) but not sent to any channel. */
+  ALERT_MIN_SEVERITY: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? 'LOW' : v.trim().toUpperCase()))
+    .pipe(z.enum(['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'], { message: 'must be one of LOW, MEDIUM, HIGH, CRITICAL' })),
   SMTP_URL: optionalString.pipe(
     z.string().regex(/^smtps?:\/\//, { message: 'must start with smtp:// or smtps://' }).optional(),
   ),
@@ -91,6 +104,30 @@ const envSchema = z.object({
     z.string().regex(/^rediss?:\/\//, { message: 'must start with redis:// or rediss://' }).optional(),
   ),
   REPORTS_DIR: z.string().optional().default('reports'),
+
+  // Export operations
+  EXPORT_FAILURE_RATE_THRESHOLD: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? '0.1' : v))
+    .pipe(
+      z.coerce
+        .number<string>({ message: 'must be a number between 0 and 1' })
+        .min(0, { message: 'must be at least 0' })
+        .max(1, { message: 'must be at most 1 (a fraction: 0.1 means 10%)' }),
+    ),
+  EXPORT_FAILURE_MIN_SAMPLE: intIn(10, 1, 1_000_000),
+  EXPORT_LOG_RETENTION_DAYS: intIn(30, 1, 3650),
+  EXPORT_ARCHIVE_ENABLED: bool(false),
+  EXPORT_ARCHIVE_PREFIX: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? 'archive/export-logs' : v.trim().replace(/\/+$/, '')))
+    .pipe(
+      z.string().regex(/^(?!.*(^|\/)\.{1,2}(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, {
+        message: "must be a relative storage path such as 'archive/export-logs'",
+      }),
+    ),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -132,6 +169,7 @@ export interface Config {
   admin: { password?: string; apiToken?: string; sessionSecret?: string };
   alerts: {
     repeatMinutes: number;
+    minSeverity: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
     slackWebhookUrl?: string;
     webhookUrl?: string;
     pagerduty?: { routingKey: string; eventsUrl: string };
@@ -140,6 +178,16 @@ export interface Config {
   metricsToken?: string;
   redisUrl?: string;
   reportsDir: string;
+  exports: {
+    /** Failure rate (0..1) above which the export failure alert fires. */
+    failureRateThreshold: number;
+    /** Fewer finished exports than this in the window: no alert (too few to judge). */
+    failureMinSample: number;
+    logRetentionDays: number;
+    archiveEnabled: boolean;
+    /** Storage path prefix for archived export logs (on whatever STORAGE_DRIVER is). */
+    archivePrefix: string;
+  };
   /** Every configured secret value, so logs and responses can be scrubbed of them. */
   secrets: string[];
 }
@@ -196,6 +244,9 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
   } else {
     storage = { driver: 'local', root: path.join(dataDir, 'storage') };
   }
+  if (e.PAGERDUTY_EVENTS_URL && !e.PAGERDUTY_ROUTING_KEY) {
+    problems.push('PAGERDUTY_ROUTING_KEY: required when PAGERDUTY_EVENTS_URL is set');
+  }
   let email: Config['alerts']['email'];
   if (e.SMTP_URL || e.ALERT_EMAIL_TO) {
     const to = (e.ALERT_EMAIL_TO ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -242,6 +293,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     admin: { password: e.ADMIN_PASSWORD, apiToken: e.ADMIN_API_TOKEN, sessionSecret: e.SESSION_SECRET },
     alerts: {
       repeatMinutes: e.ALERT_REPEAT_MINUTES,
+      minSeverity: e.ALERT_MIN_SEVERITY,
       slackWebhookUrl: e.SLACK_WEBHOOK_URL,
       webhookUrl: e.ALERT_WEBHOOK_URL,
       pagerduty: e.PAGERDUTY_ROUTING_KEY
@@ -252,6 +304,13 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     metricsToken: e.METRICS_TOKEN,
     redisUrl: e.REDIS_URL,
     reportsDir,
+    exports: {
+      failureRateThreshold: e.EXPORT_FAILURE_RATE_THRESHOLD,
+      failureMinSample: e.EXPORT_FAILURE_MIN_SAMPLE,
+      logRetentionDays: e.EXPORT_LOG_RETENTION_DAYS,
+      archiveEnabled: e.EXPORT_ARCHIVE_ENABLED,
+      archivePrefix: e.EXPORT_ARCHIVE_PREFIX,
+    },
     secrets,
   };
 }

@@ -1,4 +1,7 @@
 import { draftCleanupJob } from '../jobs/draft-cleanup';
+import { exportFileCleanupJob } from '../jobs/export-file-cleanup';
+import { exportLogCleanupJob } from '../jobs/export-log-cleanup';
+import { exportMetricsAggregateJob } from '../jobs/export-metrics-aggregate';
 import { maintenanceJob } from '../jobs/maintenance';
 import { runHistoryPruneJob } from '../jobs/run-history-prune';
 import type { JobDefinition } from './types';
@@ -10,7 +13,7 @@ export type AnyJob = JobDefinition<any>;
  * The closed set of jobs. Each is served at /api/cron/<name> and scheduled in vercel.json;
  * tests check the three agree.
  */
-export const jobs: readonly AnyJob[] = [runHistoryPruneJob, maintenanceJob, draftCleanupJob];
+export const jobs: readonly AnyJob[] = [runHistoryPruneJob, maintenanceJob, draftCleanupJob, exportFileCleanupJob, exportLogCleanupJob, exportMetricsAggregateJob];
 
 export function getJob(name: string): AnyJob | undefined {
   return jobs.find((j) => j.name === name);

@@ -1,6 +1,7 @@
 import type { AlertRule } from '../types';
 import { draftRules } from './drafts';
+import { exportRules } from './exports';
 import { maintenanceRules } from './maintenance';
 
 /** Every rule the engine evaluates; each feature adds its array here. */
-export const allRules: AlertRule[] = [...maintenanceRules, ...draftRules];
+export const allRules: AlertRule[] = [...maintenanceRules, ...exportRules, ...draftRules];

@@ -1,5 +1,6 @@
 import type { FeatureGauge } from '../gauges';
 import { draftGauges } from './drafts';
+import { exportGauges } from './exports';
 
 /** Every feature gauge /api/metrics exposes; each feature adds its array here. */
-export const allGauges: FeatureGauge[] = [...draftGauges];
+export const allGauges: FeatureGauge[] = [...exportGauges, ...draftGauges];

@@ -1,0 +1,49 @@
+import { DEFAULT_FAILURE_RATE_THRESHOLD } from '../../monitoring/export-metrics';
+import type { AlertRule } from '../types';
+
+/** Minutes of finished exports the rule looks at. */
+export const EXPORT_FAILURE_WINDOW_MINUTES = 60;
+
+/**
+ * Share of exports that failed in the last 60 minutes. Reported only once at least
+ * EXPORT_FAILURE_MIN_SAMPLE exports finished in that window: 1 failure out of 2 is not a trend.
+ */
+export const exportFailureRateRule: AlertRule = {
+  id: 'exports.failure_rate_high',
+  title: 'Export failure rate above threshold',
+  severity: 'HIGH',
+  responseSla: '1 hour',
+  threshold: DEFAULT_FAILURE_RATE_THRESHOLD,
+  comparison: 'gt',
+  forSeconds: 0,
+  runbook:
+    'More than 10% of the exports that finished in the last hour failed. Look at the `export_metric` log lines ' +
+    'with status "failed" (their error_type and error_message) and at GET /api/admin/exports/metrics?hours=24 ' +
+    '(failures by hour and format). Typical causes: the database timing out on large exports (count_range ' +
+    '"large"), storage refusing uploads, or a deploy that broke a format. The alert clears when the failure ' +
+    'rate of the last 60 minutes drops back to the threshold or below.',
+  async observe({ db, config, now }) {
+    const [row] = await db.rpc<{ total: number; failed: number; failure_rate: number }>('export_failure_stats', {
+      p_minutes: EXPORT_FAILURE_WINDOW_MINUTES,
+      p_now: now,
+    });
+    const total = Number(row.total);
+    const failed = Number(row.failed);
+    if (total < config.exports.failureMinSample) return [];
+    return [
+      {
+        subject: 'global',
+        value: Number(row.failure_rate),
+        details: {
+          failed_count: failed,
+          total_count: total,
+          window_minutes: EXPORT_FAILURE_WINDOW_MINUTES,
+          min_sample: config.exports.failureMinSample,
+          configured_threshold: config.exports.failureRateThreshold,
+        },
+      },
+    ];
+  },
+};
+
+export const exportRules: AlertRule[] = [exportFailureRateRule];
