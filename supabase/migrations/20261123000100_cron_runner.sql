@@ -125,14 +125,15 @@ begin
        where r.started_at < v_cutoff and r.status <> 'running';
     return;
   end if;
-  with doomed as (
-    select r.id from cron_job_runs r
-     where r.started_at < v_cutoff and r.status <> 'running'
-     order by r.started_at
-     limit p_batch_size
-     for update skip locked
-  )
-  delete from cron_job_runs r using doomed d where r.id = d.id;
+  -- The batch goes in as an id array: one index lookup per id (a join let PGlite's planner
+  -- scan the whole table).
+  delete from cron_job_runs r
+   where r.id = any(array(
+     select o.id from cron_job_runs o
+      where o.started_at < v_cutoff and o.status <> 'running'
+      order by o.started_at
+      limit p_batch_size
+      for update skip locked));
   get diagnostics v_n = row_count;
   return query select v_n, v_n = p_batch_size;
 end;
