@@ -61,7 +61,8 @@ const envSchema = z.object({
   DATABASE_POOL_MAX: intIn(5, 1, 100),
   SUPABASE_URL: optionalUrl,
   SUPABASE_SERVICE_ROLE_KEY: optionalString,
-  SEED_DEMO_DATA: bool(true),
+  // Unset: demo data on the embedded database only, never on a real server unless asked.
+  SEED_DEMO_DATA: z.enum(['true', 'false', '1', '0', '']).optional(),
 
   STORAGE_DRIVER: z.enum(['local', 'supabase', 's3']).optional().default('local'),
   STORAGE_BUCKET: z.string().optional().default('exports'),
@@ -287,7 +288,10 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     dataDir,
     cron: { secret: e.CRON_SECRET, enabled: e.CRON_ENABLED === 'true', maintenanceSecret: e.MAINTENANCE_CRON_SECRET },
     db,
-    seedDemoData: e.SEED_DEMO_DATA,
+    seedDemoData:
+      e.SEED_DEMO_DATA === undefined || e.SEED_DEMO_DATA === ''
+        ? db.driver === 'pglite'
+        : e.SEED_DEMO_DATA === 'true' || e.SEED_DEMO_DATA === '1',
     storage,
     runHistoryDays: e.RUN_HISTORY_DAYS,
     admin: { password: e.ADMIN_PASSWORD, apiToken: e.ADMIN_API_TOKEN, sessionSecret: e.SESSION_SECRET },

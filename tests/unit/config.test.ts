@@ -36,3 +36,12 @@ describe('configuration', () => {
     expect(c.secrets).toContain('s3cretpw');
   });
 });
+
+describe('demo data', () => {
+  it('is loaded by default on the embedded database only', () => {
+    expect(loadConfig({}).seedDemoData).toBe(true);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h/db' }).seedDemoData).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h/db', SEED_DEMO_DATA: 'true' }).seedDemoData).toBe(true);
+    expect(loadConfig({ SEED_DEMO_DATA: 'false' }).seedDemoData).toBe(false);
+  });
+});
