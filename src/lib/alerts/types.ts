@@ -11,6 +11,8 @@ export interface AlertContext {
   /** Evaluation time; injected so rules are tested against fixtures, not the wall clock. */
   now: Date;
   log: Logger;
+  /** True in a dry run of the evaluation: a rule that also repairs state (marks runs failed) only counts. */
+  dryRun?: boolean;
 }
 
 /** One observed value for one subject (a job name, an organization id, or 'global'). */

@@ -1,3 +1,4 @@
+import { alertsEvaluateJob } from '../jobs/alerts-evaluate';
 import { draftCleanupJob } from '../jobs/draft-cleanup';
 import { exportFileCleanupJob } from '../jobs/export-file-cleanup';
 import { exportLogCleanupJob } from '../jobs/export-log-cleanup';
@@ -13,7 +14,7 @@ export type AnyJob = JobDefinition<any>;
  * The closed set of jobs. Each is served at /api/cron/<name> and scheduled in vercel.json;
  * tests check the three agree.
  */
-export const jobs: readonly AnyJob[] = [runHistoryPruneJob, maintenanceJob, draftCleanupJob, exportFileCleanupJob, exportLogCleanupJob, exportMetricsAggregateJob];
+export const jobs: readonly AnyJob[] = [runHistoryPruneJob, alertsEvaluateJob, maintenanceJob, draftCleanupJob, exportFileCleanupJob, exportLogCleanupJob, exportMetricsAggregateJob];
 
 export function getJob(name: string): AnyJob | undefined {
   return jobs.find((j) => j.name === name);

@@ -1,9 +1,11 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { getApp, getJobDeps } from '../app';
+import type { Config } from '../config';
+import { secretsEqual } from '../cron/auth';
 import type { JobDeps } from '../cron/types';
 import { failureResponse } from '../cron/route';
 import { requireAdmin } from './admin-auth';
-import { jsonResponse } from './errors';
+import { AppError, jsonResponse } from './errors';
 import { parseOrThrow, queryObject } from './query';
 
 export interface AdminRequest<Q> {
@@ -26,6 +28,105 @@ export function adminGet<Q>(
       const query = parseOrThrow(querySchema, queryObject(new URL(request.url)));
       const deps = await getJobDeps();
       const out = await handler({ request, deps, query });
+      return out instanceof Response ? out : jsonResponse(out);
+    } catch (err) {
+      return failureResponse(err);
+    }
+  };
+}
+
+/** Largest JSON body an admin endpoint reads. */
+export const MAX_ADMIN_BODY_BYTES = 16 * 1024;
+
+export interface AdminWorld {
+  config: Config;
+  deps(): Promise<JobDeps>;
+}
+
+export interface AdminBodyRequest<B, P> {
+  request: Request;
+  deps: JobDeps;
+  body: B;
+  params: P;
+  /** Who called: the API token, or a signed-in admin session. */
+  actor: 'api-token' | 'admin-session';
+}
+
+type RouteContext = { params?: Promise<Record<string, string | string[] | undefined>> };
+
+async function readBody(request: Request): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (Number.isFinite(declared) && declared > MAX_ADMIN_BODY_BYTES) {
+    throw new AppError(413, 'BODY_TOO_LARGE', `Request body larger than ${MAX_ADMIN_BODY_BYTES} bytes.`);
+  }
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ADMIN_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new AppError(413, 'BODY_TOO_LARGE', `Request body larger than ${MAX_ADMIN_BODY_BYTES} bytes.`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a JSON body with zod; the first problem becomes a 400 that names the field. */
+export async function parseJsonBody<B>(request: Request, schema: z.ZodType<B>): Promise<B> {
+  const type = (request.headers.get('content-type') ?? '').toLowerCase();
+  if (!type.startsWith('application/json')) {
+    throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with Content-Type: application/json.');
+  }
+  const text = await readBody(request);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new AppError(400, 'INVALID_JSON', 'The request body is not valid JSON.');
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `'${k.slice(0, 64)}'`).join(', ');
+    throw new AppError(400, 'UNKNOWN_FIELD', `Unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}.`, { field: issue.keys[0] });
+  }
+  const field = issue.path.join('.') || 'body';
+  const message = issue.path.length === 0 && issue.code === 'invalid_type' ? 'expected a JSON object' : issue.message;
+  throw new AppError(400, 'INVALID_FIELD', `Invalid field '${field}': ${message}.`, { field });
+}
+
+const appWorld = (): AdminWorld => ({ config: getApp().config, deps: getJobDeps });
+
+/**
+ * An /api/admin/* handler for POST, PUT, PATCH and DELETE: the admin guard, no query string,
+ * route params and the JSON body (at most 16 KB) parsed with zod (400 naming the field, 413 for
+ * a larger body, 415 for a body that is not JSON), the handler's value as JSON (or its own
+ * Response), and the shared error shape. `world` is the app's unless a test passes its own.
+ */
+export function adminHandler<B = undefined, P = Record<string, never>>(
+  spec: { body?: z.ZodType<B>; params?: z.ZodType<P, Record<string, string>> },
+  handler: (req: AdminBodyRequest<B, P>) => Promise<unknown>,
+  world: () => AdminWorld = appWorld,
+): (request: Request, context?: RouteContext) => Promise<Response> {
+  return async (request, context) => {
+    try {
+      const w = world();
+      requireAdmin(request.headers, w.config);
+      const bearer = /^Bearer (\S+)$/.exec((request.headers.get('authorization') ?? '').trim());
+      const actor = bearer && w.config.admin.apiToken && secretsEqual(bearer[1], w.config.admin.apiToken) ? 'api-token' : 'admin-session';
+      parseOrThrow(z.strictObject({}), queryObject(new URL(request.url)));
+      const rawParams: Record<string, string> = {};
+      for (const [k, v] of Object.entries((await context?.params) ?? {})) if (typeof v === 'string') rawParams[k] = v;
+      const params = spec.params ? parseOrThrow(spec.params, rawParams, 'path parameter') : ({} as P);
+      const body = spec.body ? await parseJsonBody(request, spec.body) : (undefined as B);
+      const deps = await w.deps();
+      const out = await handler({ request, deps, body, params, actor });
       return out instanceof Response ? out : jsonResponse(out);
     } catch (err) {
       return failureResponse(err);

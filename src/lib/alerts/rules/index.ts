@@ -1,7 +1,8 @@
 import type { AlertRule } from '../types';
 import { draftRules } from './drafts';
 import { exportRules } from './exports';
+import { jobRules } from './jobs';
 import { maintenanceRules } from './maintenance';
 
 /** Every rule the engine evaluates; each feature adds its array here. */
-export const allRules: AlertRule[] = [...maintenanceRules, ...exportRules, ...draftRules];
+export const allRules: AlertRule[] = [...jobRules, ...maintenanceRules, ...exportRules, ...draftRules];

@@ -1,0 +1,43 @@
+import type { AlertState, NotificationKind } from '../store';
+import type { Severity } from '../types';
+
+/** What every channel is given: one alert, one kind of message. */
+export interface AlertNotification {
+  kind: NotificationKind;
+  alert: {
+    id: string;
+    rule_id: string;
+    subject: string;
+    severity: Severity;
+    title: string;
+    state: AlertState;
+    value: number | null;
+    threshold: number | null;
+    details: Record<string, unknown>;
+    first_seen: Date;
+    opened_at: Date | null;
+    resolved_at: Date | null;
+  };
+  /** From the rule definition, when the rule still exists. */
+  rule?: { comparison: string; responseSla: string; runbook: string };
+  /** `<rule_id>:<subject>`: the same for every message about one alert (PagerDuty dedup_key). */
+  dedupKey: string;
+  /** Where to look: the admin page. */
+  url: string;
+  sentAt: Date;
+}
+
+export interface AlertChannel {
+  /** Stable name recorded in alert_notifications: slack, webhook, pagerduty, email. */
+  readonly name: string;
+  /** Delivers or throws (non-2xx, timeout, refused connection, SMTP error). */
+  send(n: AlertNotification): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface ChannelOptions {
+  /** Per-send limit; a send that takes longer fails and is retried at the next evaluation. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_CHANNEL_TIMEOUT_MS = 10_000;
