@@ -252,15 +252,16 @@ export async function evaluateAlerts(o: EvaluateOptions): Promise<EvaluationSumm
       );
       summary.rules_evaluated++;
       const { ok, problems, keep } = validObservations(rule, raw);
+      const threshold = rule.thresholdFrom?.(config) ?? rule.threshold;
       if (problems.length) ruleError(rule.id, problems.join(' '));
       for (const obs of ok) {
         summary.observations++;
         const row = await observeAlert(db, {
           ruleId: rule.id,
           subject: obs.subject,
-          breached: breaches(rule, obs.value),
+          breached: breaches({ comparison: rule.comparison, threshold }, obs.value),
           value: obs.value,
-          threshold: rule.threshold,
+          threshold,
           severity: rule.severity,
           title: rule.title,
           details: obs.details,

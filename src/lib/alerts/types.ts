@@ -36,6 +36,8 @@ export interface AlertRule {
   /** How fast someone must respond, e.g. '1 hour'. */
   responseSla: string;
   threshold: number;
+  /** When the threshold is configurable: the value in force (the engine prefers it to `threshold`). */
+  thresholdFrom?(config: Config): number;
   /** The alert condition is `value <comparison> threshold`. */
   comparison: 'gt' | 'gte' | 'lt' | 'lte';
   /** The condition must hold this long before the alert opens (0: at once). */

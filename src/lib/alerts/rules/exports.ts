@@ -14,10 +14,11 @@ export const exportFailureRateRule: AlertRule = {
   severity: 'HIGH',
   responseSla: '1 hour',
   threshold: DEFAULT_FAILURE_RATE_THRESHOLD,
+  thresholdFrom: (config) => config.exports.failureRateThreshold,
   comparison: 'gt',
   forSeconds: 0,
   runbook:
-    'More than 10% of the exports that finished in the last hour failed. Look at the `export_metric` log lines ' +
+    'More than EXPORT_FAILURE_RATE_THRESHOLD (default 10%) of the exports that finished in the last hour failed. Look at the `export_metric` log lines ' +
     'with status "failed" (their error_type and error_message) and at GET /api/admin/exports/metrics?hours=24 ' +
     '(failures by hour and format). Typical causes: the database timing out on large exports (count_range ' +
     '"large"), storage refusing uploads, or a deploy that broke a format. The alert clears when the failure ' +
@@ -39,7 +40,6 @@ export const exportFailureRateRule: AlertRule = {
           total_count: total,
           window_minutes: EXPORT_FAILURE_WINDOW_MINUTES,
           min_sample: config.exports.failureMinSample,
-          configured_threshold: config.exports.failureRateThreshold,
         },
       },
     ];
