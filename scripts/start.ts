@@ -5,12 +5,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { buildIfStale, buildIsStale, nextBin } from './lib/build';
-import { ensureLocalCronSecret, loadDotEnv } from './lib/env';
+import { ensureLocalAdminPassword, ensureLocalCronSecret, loadDotEnv } from './lib/env';
 
 loadDotEnv();
 const secret = ensureLocalCronSecret();
 if (secret) {
   console.log(`CRON_SECRET is not set: using the local secret kept in ${path.relative(process.cwd(), secret.file)}`);
+}
+const adminPassword = ensureLocalAdminPassword();
+if (adminPassword) {
+  console.log(
+    `ADMIN_PASSWORD is not set: sign in to /admin with the password ${adminPassword.created ? 'generated into' : 'kept in'} ${path.relative(process.cwd(), adminPassword.file)}`,
+  );
 }
 const port = process.env.PORT || '3000';
 process.env.PORT = port;

@@ -36,6 +36,34 @@ insert into import_jobs (id, run_id, status, payload, result, counts, error_summ
   ('6d1e0003-0000-4000-8000-000000000004', '6d1e0000-0000-4000-8000-000000000003', 'processing', '{"file": "tmp/uploads/products.csv"}', null, '{"total": 900, "succeeded": 350, "failed": 0}', null, now() - interval '2 hours', null)
 on conflict (id) do nothing;
 
+-- --- Admin page: job run history (supabase/migrations/20261123000100_cron_runner.sql) ---
+-- 100 days of daily run-history-prune runs at 04:30 UTC (its schedule), one of them failed, so
+-- the jobs table and the runs chart have a history to show; the ones older than RUN_HISTORY_DAYS
+-- (90) are what the job prunes on its next run. Marked trigger 'demo', and only inserted into a
+-- history that has no real runs yet.
+insert into cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, trigger, input, result, rows_affected, error)
+select md5('cronwarden-demo-run-' || n)::uuid,
+       'run-history-prune',
+       case when n = 3 then 'failed' else 'succeeded' end,
+       x.t,
+       x.t + make_interval(secs => x.d / 1000.0),
+       x.d,
+       false,
+       'demo',
+       '{}'::jsonb,
+       case when n = 3 then null
+            else jsonb_build_object('errors', '[]'::jsonb, 'rows_affected', 0, 'deleted_count', 0,
+                                    'retention_days', 90, 'batches', 1, 'partial', false) end,
+       0,
+       case when n = 3 then 'lease expired before the run finished: its process died or overran its time limit' end
+  from generate_series(1, 100) as n
+ cross join lateral (
+   select date_trunc('day', now(), 'UTC') - make_interval(days => n) + interval '4 hours 30 minutes' as t,
+          40 + (n * 37) % 160 as d
+ ) x
+ where not exists (select 1 from cron_job_runs r where r.trigger <> 'demo')
+on conflict (id) do nothing;
+
 -- --- Export operations (supabase/migrations/20261123000300_export_operations.sql) ---
 -- 160 exports over the last 48 hours, one every 18 minutes (7 minutes off, so none sits on the
 -- 24 h expiry boundary), from six users in the four formats, mostly jsonl and json. About one in
@@ -144,3 +172,103 @@ select md5('cronwarden-demo-course-' || n)::uuid,
  where exists (select 1 from organizations o where o.id = '0d5a0000-0000-4000-8000-000000000001')
 on conflict (id) do nothing;
 
+-- --- User deletion (supabase/migrations/20261123000600_user_deletion.sql) ---
+-- Twelve users (2 admins, 6 members, 4 guests) with dispatches, addresses, uploads, sessions and
+-- preferences, for DELETE /api/users/[userId]; and four weeks of past deletion attempts in the
+-- audit trail: about six a weekday and fewer at weekends, busiest at 14:00 UTC, about 8 % failed
+-- (not_found, conflict, timeout, db_error) and a few slow ones, for the monitors and reports. Ids are
+-- md5-derived, so a re-run adds nothing, and a demo user deleted through the endpoint (it has a
+-- deleted_users row) is not created again.
+insert into users (id, email, type, created_at)
+select md5('cronwarden-demo-person-' || n)::uuid,
+       'demo.person' || n || '@example.com',
+       case when n <= 2 then 'admin' when n <= 8 then 'member' else 'guest' end,
+       now() - make_interval(days => 40 + n * 3)
+  from generate_series(1, 12) as n
+ where not exists (select 1 from deleted_users d where d.user_id = md5('cronwarden-demo-person-' || n)::uuid)
+on conflict do nothing;
+
+insert into dispatches (id, user_id, status, created_at)
+select md5('cronwarden-demo-dispatch-' || n || '-' || k)::uuid, u.id,
+       (array['pending', 'assigned', 'delivered'])[1 + (n + k) % 3],
+       now() - make_interval(days => k * 2, hours => n)
+  from generate_series(1, 12) as n
+ cross join generate_series(1, 1 + n % 4) as k
+  join users u on u.id = md5('cronwarden-demo-person-' || n)::uuid
+on conflict do nothing;
+
+insert into addresses (id, user_id, line1, city, created_at)
+select md5('cronwarden-demo-address-' || n || '-' || k)::uuid, u.id,
+       (10 + n * 7 + k) || ' Demo Street', (array['Austin', 'Denver', 'Portland'])[1 + k % 3],
+       u.created_at + make_interval(days => k)
+  from generate_series(1, 12) as n
+ cross join generate_series(1, 1 + n % 2) as k
+  join users u on u.id = md5('cronwarden-demo-person-' || n)::uuid
+on conflict do nothing;
+
+insert into file_uploads (id, user_id, storage_path, size_bytes, created_at)
+select md5('cronwarden-demo-upload-' || n || '-' || k)::uuid, u.id,
+       'uploads/' || u.id || '/document-' || k || '.pdf', 20000 + n * 1000 + k,
+       now() - make_interval(days => k * 3)
+  from generate_series(1, 12) as n
+ cross join generate_series(1, n % 3) as k
+  join users u on u.id = md5('cronwarden-demo-person-' || n)::uuid
+on conflict do nothing;
+
+insert into user_sessions (id, user_id, created_at, expires_at)
+select md5('cronwarden-demo-session-' || n)::uuid, u.id, now() - interval '2 hours', now() + interval '28 days'
+  from generate_series(1, 12) as n
+  join users u on u.id = md5('cronwarden-demo-person-' || n)::uuid
+on conflict do nothing;
+
+insert into user_preferences (user_id, preferences)
+select u.id, jsonb_build_object('theme', (array['light', 'dark'])[1 + n % 2], 'notifications', n % 3 <> 0)
+  from generate_series(1, 12) as n
+  join users u on u.id = md5('cronwarden-demo-person-' || n)::uuid
+on conflict do nothing;
+
+insert into audit_logs (id, action, actor, target_type, target_id, status, duration_ms, error_type, error_message, details, created_at)
+select md5('cronwarden-demo-user-deletion-' || n)::uuid,
+       'USER_DELETION', 'admin_api_token', 'user',
+       md5('cronwarden-demo-deleted-user-' || n)::uuid::text,
+       case when h.k < 95 then 'success' else 'failure' end,
+       case when h.k < 88 then 250 + h.s % 1500
+            when h.k < 95 then 3200 + h.s % 3500               -- slow successes
+            when h.k < 97 then 8 + h.s % 30                    -- not_found
+            when h.k = 97 then 40 + h.s % 200                  -- conflict
+            when h.k = 98 then 25000 + h.s % 300               -- timeout
+            else 150 + h.s % 400 end,                          -- db_error
+       case when h.k < 95 then null when h.k < 97 then 'not_found' when h.k = 97 then 'conflict'
+            when h.k = 98 then 'timeout' else 'db_error' end,
+       case when h.k < 95 then null
+            when h.k < 97 then 'user ' || md5('cronwarden-demo-deleted-user-' || n)::uuid || ' not found'
+            when h.k = 97 then 'a deletion of this user is already running'
+            when h.k = 98 then 'canceling statement due to statement timeout (user deletion over 25000 ms)'
+            else 'could not serialize access due to read/write dependencies among transactions' end,
+       case when h.k between 95 and 96 then jsonb_build_object('sqlstate', null)
+            else jsonb_build_object(
+              'user_type', case when h.u < 10 then 'admin' when h.u < 65 then 'member' else 'guest' end,
+              'sqlstate', case when h.k = 98 then '57014' when h.k = 99 then 'XX000' else null end)
+              || case when h.k < 95 then jsonb_build_object(
+                   'deleted', jsonb_build_object('dispatches', h.s % 6, 'addresses', 1 + h.s % 2, 'file_uploads', h.s % 4,
+                                                 'sessions', h.s % 3, 'preferences', 1),
+                   'storage', jsonb_build_object('objects', h.s % 4, 'removed', h.s % 4, 'failed', 0, 'queued', 0))
+                 else '{}'::jsonb end
+       end,
+       x.t
+  from generate_series(1, 220) as n
+ cross join lateral (
+   select case when n % 53 = 7 then 98 when n % 71 = 3 then 99   -- a few timeouts and db errors
+               else ('x' || substr(md5('udk' || n), 1, 4))::bit(16)::integer % 100 end as k,
+          ('x' || substr(md5('uds' || n), 1, 4))::bit(16)::integer as s,
+          ('x' || substr(md5('udu' || n), 1, 4))::bit(16)::integer % 100 as u,
+          ('x' || substr(md5('udh' || n), 1, 4))::bit(16)::integer as r
+ ) h
+ cross join lateral (
+   select date_trunc('day', now()) - make_interval(days => n % 28)
+          + make_interval(hours => (array[8, 9, 10, 11, 13, 13, 14, 14, 14, 15, 15, 16, 17, 19, 21, 2])[1 + h.r % 16],
+                          mins => h.r % 60) as t
+ ) x
+ where x.t <= now()
+   and (extract(isodow from x.t) < 6 or h.r % 3 = 0)
+on conflict do nothing;

@@ -5,6 +5,7 @@ import { exportLogCleanupJob } from '../jobs/export-log-cleanup';
 import { exportMetricsAggregateJob } from '../jobs/export-metrics-aggregate';
 import { maintenanceJob } from '../jobs/maintenance';
 import { runHistoryPruneJob } from '../jobs/run-history-prune';
+import { storageCleanupRetryJob } from '../jobs/storage-cleanup-retry';
 import type { JobDefinition } from './types';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own input type
@@ -14,7 +15,7 @@ export type AnyJob = JobDefinition<any>;
  * The closed set of jobs. Each is served at /api/cron/<name> and scheduled in vercel.json;
  * tests check the three agree.
  */
-export const jobs: readonly AnyJob[] = [runHistoryPruneJob, alertsEvaluateJob, maintenanceJob, draftCleanupJob, exportFileCleanupJob, exportLogCleanupJob, exportMetricsAggregateJob];
+export const jobs: readonly AnyJob[] = [runHistoryPruneJob, alertsEvaluateJob, maintenanceJob, draftCleanupJob, exportFileCleanupJob, exportLogCleanupJob, exportMetricsAggregateJob, storageCleanupRetryJob];
 
 export function getJob(name: string): AnyJob | undefined {
   return jobs.find((j) => j.name === name);

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { jobsOverview } from '@/lib/admin/jobs';
+import { openAlertsBySubject } from '@/lib/alerts/store';
+import { adminGet } from '@/lib/http/admin-route';
+
+export const dynamic = 'force-dynamic';
+
+/** Every registered job: schedule (cron and words), next run, last run, 24 h counts, open alerts. */
+export const GET = adminGet(z.strictObject({}), async ({ deps }) => {
+  const now = deps.now();
+  const jobs = await jobsOverview(deps.db, now, await openAlertsBySubject(deps.db, now));
+  return { success: true, jobs, timestamp: now.toISOString() };
+});

@@ -1,0 +1,184 @@
+import type { Db } from '../db/types';
+import { jobs } from '../cron/registry';
+import { describeSchedule, nextRuns, scheduleOf } from '../cron/schedule';
+
+/**
+ * What the admin page and /api/admin/jobs show about jobs and their runs: the registry joined
+ * with vercel.json schedules and the run history (cron_job_summary, cron_recent_runs,
+ * cron_get_run). Values are normalised to plain JSON (ISO strings, numbers), whatever the
+ * adapter returned (Date objects, bigint strings from postgres.js, JSON strings from PostgREST).
+ */
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'partial' | 'skipped';
+
+export interface RunRecord {
+  id: string;
+  job: string;
+  status: RunStatus;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  dry_run: boolean;
+  trigger: string;
+  input: Record<string, unknown>;
+  result: Record<string, unknown> | null;
+  rows_affected: number;
+  error: string | null;
+}
+
+export interface JobOverview {
+  name: string;
+  description: string;
+  max_duration_seconds: number;
+  /** The cron expression from vercel.json; null when the job is not scheduled. */
+  schedule: string | null;
+  schedule_text: string;
+  next_run_at: string | null;
+  running: boolean;
+  runs_24h: number;
+  failures_24h: number;
+  last_run: {
+    id: string;
+    status: RunStatus;
+    started_at: string;
+    finished_at: string | null;
+    duration_ms: number | null;
+    rows_affected: number;
+  } | null;
+  last_success_at: string | null;
+  /** Open alerts whose subject is this job; null when alert state is not available. */
+  open_alerts: number | null;
+}
+
+export function iso(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  const d = v instanceof Date ? v : new Date(String(v));
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+export function num(v: unknown): number | null {
+  if (v === null || v === undefined || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+function json(v: unknown): Record<string, unknown> | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') {
+    try {
+      return json(JSON.parse(v));
+    } catch {
+      return { value: v };
+    }
+  }
+  return typeof v === 'object' ? (v as Record<string, unknown>) : { value: v };
+}
+
+export function toRunRecord(r: Record<string, unknown>): RunRecord {
+  return {
+    id: String(r.id),
+    job: String(r.job),
+    status: String(r.status) as RunStatus,
+    started_at: iso(r.started_at) ?? '',
+    finished_at: iso(r.finished_at),
+    duration_ms: num(r.duration_ms),
+    dry_run: r.dry_run === true || r.dry_run === 't' || r.dry_run === 'true',
+    trigger: String(r.trigger ?? ''),
+    input: json(r.input) ?? {},
+    result: json(r.result),
+    rows_affected: num(r.rows_affected) ?? 0,
+    error: r.error === null || r.error === undefined ? null : String(r.error),
+  };
+}
+
+interface SummaryRow {
+  job: string;
+  last_run_id: string | null;
+  last_status: string | null;
+  last_started_at: unknown;
+  last_finished_at: unknown;
+  last_duration_ms: unknown;
+  last_rows_affected: unknown;
+  last_success_at: unknown;
+  running: boolean;
+  runs_24h: unknown;
+  failures_24h: unknown;
+}
+
+/** One row per registered job, in registry order. */
+export async function jobsOverview(db: Db, now: Date, openAlertsByJob?: Map<string, number>): Promise<JobOverview[]> {
+  const summary = await db.rpc<SummaryRow>('cron_job_summary', { p_now: now });
+  const byJob = new Map(summary.map((s) => [s.job, s]));
+  return jobs.map((job) => {
+    const schedule = scheduleOf(job.name) ?? null;
+    let next: string | null = null;
+    if (schedule) {
+      try {
+        next = iso(nextRuns(schedule, 1, now)[0]);
+      } catch {
+        next = null;
+      }
+    }
+    const s = byJob.get(job.name);
+    return {
+      name: job.name,
+      description: job.description,
+      max_duration_seconds: job.maxDurationSeconds,
+      schedule,
+      schedule_text: schedule ? describeSchedule(schedule) : 'Not scheduled',
+      next_run_at: next,
+      running: Boolean(s?.running),
+      runs_24h: num(s?.runs_24h) ?? 0,
+      failures_24h: num(s?.failures_24h) ?? 0,
+      last_run:
+        s && s.last_run_id
+          ? {
+              id: String(s.last_run_id),
+              status: String(s.last_status) as RunStatus,
+              started_at: iso(s.last_started_at) ?? '',
+              finished_at: iso(s.last_finished_at),
+              duration_ms: num(s.last_duration_ms),
+              rows_affected: num(s.last_rows_affected) ?? 0,
+            }
+          : null,
+      last_success_at: iso(s?.last_success_at),
+      open_alerts: openAlertsByJob ? (openAlertsByJob.get(job.name) ?? 0) : null,
+    };
+  });
+}
+
+export async function recentRuns(db: Db, job: string | null, limit: number): Promise<RunRecord[]> {
+  const rows = await db.rpc<Record<string, unknown>>('cron_recent_runs', { p_job: job, p_limit: limit });
+  return rows.map(toRunRecord);
+}
+
+export async function getRun(db: Db, id: string): Promise<RunRecord | null> {
+  const [row] = await db.rpc<Record<string, unknown>>('cron_get_run', { p_run_id: id });
+  return row ? toRunRecord(row) : null;
+}
+
+export interface RunsPerDay {
+  day: string;
+  succeeded: number;
+  partial: number;
+  failed: number;
+  skipped: number;
+}
+
+/** Runs started on each of the last `days` UTC days (oldest first), by final status; running runs are left out. */
+export function runsPerDay(runs: RunRecord[], now: Date, days = 14): RunsPerDay[] {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const out: RunsPerDay[] = [];
+  const index = new Map<string, RunsPerDay>();
+  for (let i = days - 1; i >= 0; i--) {
+    const day = new Date(today - i * 86_400_000).toISOString().slice(0, 10);
+    const row = { day, succeeded: 0, partial: 0, failed: 0, skipped: 0 };
+    out.push(row);
+    index.set(day, row);
+  }
+  for (const r of runs) {
+    const row = index.get(r.started_at.slice(0, 10));
+    if (row && r.status !== 'running') row[r.status]++;
+  }
+  return out;
+}

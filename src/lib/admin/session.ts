@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { getApp } from '../app';
+import { secretsEqual } from '../cron/auth';
+import { failureResponse } from '../cron/route';
+import {
+  clearedSessionCookie,
+  createSessionToken,
+  SESSION_TTL_SECONDS,
+  sessionCookie,
+} from '../http/admin-auth';
+import { AppError, errorResponse, jsonResponse } from '../http/errors';
+import { clientIp, FailureRateLimiter } from '../http/rate-limit';
+
+/** Wrong passwords allowed per client address inside SIGN_IN_WINDOW_MS before 429. */
+export const SIGN_IN_FAILURE_LIMIT = 5;
+export const SIGN_IN_WINDOW_MS = 15 * 60 * 1000;
+const MAX_BODY_BYTES = 8 * 1024;
+
+const signInLimiter = new FailureRateLimiter({ limit: SIGN_IN_FAILURE_LIMIT, windowMs: SIGN_IN_WINDOW_MS });
+
+const jsonBody = z.strictObject({
+  password: z.string().min(1, { message: 'is required' }).max(1024, { message: 'is too long' }),
+});
+
+/** Where to go after signing in: only paths inside /admin (no open redirects). */
+export function safeAdminPath(raw: unknown): string {
+  if (typeof raw !== 'string') return '/admin';
+  return /^\/admin(\/[A-Za-z0-9_~-]+)*\/?$/.test(raw) && !raw.startsWith('/admin/sign-in') ? raw : '/admin';
+}
+
+function isForm(request: Request): boolean {
+  const type = request.headers.get('content-type') ?? '';
+  return type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data');
+}
+
+function isHttps(request: Request): boolean {
+  const proto = request.headers.get('x-forwarded-proto')?.split(',')[0].trim();
+  return (proto ?? new URL(request.url).protocol.replace(':', '')) === 'https';
+}
+
+function redirectTo(location: string, headers: Record<string, string> = {}): Response {
+  return new Response(null, { status: 303, headers: { location, 'cache-control': 'no-store', ...headers } });
+}
+
+function signInPage(params: Record<string, string>): string {
+  return `/admin/sign-in?${new URLSearchParams(params).toString()}`;
+}
+
+async function readCredentials(request: Request, form: boolean): Promise<{ password: string; next: string }> {
+  const length = Number(request.headers.get('content-length') ?? 0);
+  if (length > MAX_BODY_BYTES) throw new AppError(413, 'BODY_TOO_LARGE', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
+  if (form) {
+    const data = await request.formData().catch(() => {
+      throw new AppError(400, 'INVALID_BODY', 'Could not read the form.');
+    });
+    const password = data.get('password');
+    if (typeof password !== 'string' || password === '' || password.length > 1024) {
+      throw new AppError(400, 'INVALID_PARAMETER', "Invalid field 'password': is required.");
+    }
+    return { password, next: safeAdminPath(data.get('next')) };
+  }
+  const text = await request.text();
+  if (text.length > MAX_BODY_BYTES) throw new AppError(413, 'BODY_TOO_LARGE', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new AppError(400, 'INVALID_JSON', 'Send a JSON body {"password": "..."} or a form with a password field.');
+  }
+  const parsed = jsonBody.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.') || 'body';
+    throw new AppError(400, 'INVALID_PARAMETER', `Invalid field '${field.slice(0, 64)}': ${issue.message}.`);
+  }
+  return { password: parsed.data.password, next: '/admin' };
+}
+
+/**
+ * POST /api/admin/session: signs in with ADMIN_PASSWORD (JSON `{password}` or a form post).
+ * Wrong passwords count per client address; past the limit every attempt (right or wrong) gets
+ * 429 with Retry-After until the window ends. Forms get 303 redirects, JSON callers status codes.
+ */
+export async function signIn(request: Request): Promise<Response> {
+  const form = isForm(request);
+  const ip = clientIp(request.headers);
+  try {
+    const { config, log } = getApp();
+    if (!config.admin.password) {
+      throw new AppError(500, 'SERVER_MISCONFIGURED', 'ADMIN_PASSWORD is not set on the server; the admin area is closed until it is.');
+    }
+    const limited = (retryAfterSeconds: number) => {
+      const headers = { 'retry-after': String(retryAfterSeconds) };
+      if (form) return redirectTo(signInPage({ error: 'rate_limited', retry_after: String(retryAfterSeconds) }), headers);
+      return errorResponse(
+        429,
+        'TOO_MANY_ATTEMPTS',
+        `Too many failed sign-in attempts; try again in ${Math.ceil(retryAfterSeconds / 60)} min.`,
+        { retry_after_seconds: retryAfterSeconds },
+        headers,
+      );
+    };
+    const before = signInLimiter.check(ip);
+    if (!before.allowed) return limited(before.retryAfterSeconds);
+
+    const { password, next } = await readCredentials(request, form);
+    if (!secretsEqual(password, config.admin.password)) {
+      const after = signInLimiter.fail(ip);
+      log.warn({ type: 'admin_sign_in_failed', client_ip: ip, failures: after.failures }, 'admin sign-in refused');
+      if (!after.allowed) return limited(after.retryAfterSeconds);
+      if (form) return redirectTo(signInPage({ error: 'invalid', ...(next !== '/admin' ? { next } : {}) }));
+      return errorResponse(401, 'INVALID_PASSWORD', 'Wrong password.');
+    }
+    signInLimiter.reset(ip);
+    const now = Date.now();
+    const cookie = sessionCookie(createSessionToken(config, now), isHttps(request));
+    log.info({ type: 'admin_signed_in', client_ip: ip }, 'admin signed in');
+    if (form) return redirectTo(next, { 'set-cookie': cookie });
+    const expiresAt = new Date(Math.floor(now / 1000) * 1000 + SESSION_TTL_SECONDS * 1000).toISOString();
+    return jsonResponse({ success: true, expires_at: expiresAt }, 200, { 'set-cookie': cookie });
+  } catch (err) {
+    if (form && err instanceof AppError && err.status < 500) return redirectTo(signInPage({ error: 'invalid_request' }));
+    return failureResponse(err);
+  }
+}
+
+/** DELETE /api/admin/session (JSON) and POST /api/admin/session/sign-out (form): clears the cookie. */
+export function signOut(request: Request, form: boolean): Response {
+  try {
+    getApp().log.info({ type: 'admin_signed_out', client_ip: clientIp(request.headers) }, 'admin signed out');
+  } catch {
+    // an invalid configuration must not keep the cookie alive
+  }
+  const cookie = clearedSessionCookie();
+  if (form) return redirectTo('/admin/sign-in?signed_out=1', { 'set-cookie': cookie });
+  return jsonResponse({ success: true }, 200, { 'set-cookie': cookie });
+}

@@ -1,0 +1,102 @@
+import { deletionStats, orphanCounts } from '../../monitoring/user-deletion-stats';
+import type { AlertContext, AlertObservation, AlertRule } from '../types';
+
+/** Last hour of user deletion attempts; no observation when there were none. */
+async function lastHour(ctx: AlertContext, pick: (s: Awaited<ReturnType<typeof deletionStats>>) => number | null): Promise<AlertObservation[]> {
+  const s = await deletionStats(ctx.db, { minutes: 60, now: ctx.now });
+  const value = pick(s);
+  if (s.total_deletions === 0 || value === null) return [];
+  return [
+    {
+      subject: 'global',
+      value,
+      details: {
+        total_deletions: s.total_deletions,
+        failed_deletions: s.failed_deletions,
+        timeouts: s.timeouts,
+        p95_duration_ms: s.p95_duration_ms,
+        window_start: s.window_start,
+      },
+    },
+  ];
+}
+
+const errorRateRunbook =
+  'Failed user deletions in the last hour: GET /api/admin/users/deletion-stats?minutes=60 shows the split by class ' +
+  '(timeouts, conflicts, db_errors, not_found). Read the failure rows: select error_type, error_message from audit_logs ' +
+  "where action = 'USER_DELETION' and status = 'failure' order by created_at desc limit 20. db_error: check the server " +
+  'log (type user_deletion_failed) and recent migrations; timeouts: see the timeout runbook; not_found from one client: ' +
+  'that client retries stale ids. Every failure rolled back, so no partial deletions need repair.';
+
+export const userRules: AlertRule[] = [
+  {
+    id: 'users.deletion_error_rate_critical',
+    title: 'User deletion error rate above 1% (last hour)',
+    severity: 'CRITICAL',
+    responseSla: '15 minutes',
+    threshold: 1,
+    comparison: 'gt',
+    forSeconds: 0,
+    runbook: errorRateRunbook,
+    observe: (ctx) => lastHour(ctx, (s) => s.error_rate_percent),
+  },
+  {
+    id: 'users.deletion_error_rate_warning',
+    title: 'User deletion error rate above 0.5% (last hour)',
+    severity: 'MEDIUM',
+    responseSla: '4 hours',
+    threshold: 0.5,
+    comparison: 'gt',
+    forSeconds: 600,
+    runbook: errorRateRunbook,
+    observe: (ctx) => lastHour(ctx, (s) => s.error_rate_percent),
+  },
+  {
+    id: 'users.deletion_p95_slow',
+    title: 'User deletion p95 latency above 5 s (last hour)',
+    severity: 'HIGH',
+    responseSla: '1 hour',
+    threshold: 5000,
+    comparison: 'gt',
+    forSeconds: 300,
+    runbook:
+      'Deletions are slow. Check which users are slow: audit_logs details->deleted holds the row counts per deletion ' +
+      '(large dispatch or upload counts), details->db_duration_ms the database part versus duration_ms in total ' +
+      '(the rest is storage removal). Check lock waits (pg_stat_activity wait_event_type = Lock) and the indexes on ' +
+      'dispatches/addresses/file_uploads(user_id). Run npm run monitor:usage-patterns for the latency percentiles.',
+    observe: (ctx) => lastHour(ctx, (s) => s.p95_duration_ms),
+  },
+  {
+    id: 'users.deletion_timeouts',
+    title: 'More than 5 user deletion timeouts in the last hour',
+    severity: 'HIGH',
+    responseSla: '1 hour',
+    threshold: 5,
+    comparison: 'gt',
+    forSeconds: 0,
+    runbook:
+      'Deletions hit their database deadline (SQLSTATE 57014) and were rolled back; callers got 504 STATEMENT_TIMEOUT. ' +
+      'Look for lock contention on users and the tables cleaned by hand (pg_locks, pg_stat_activity), long-running ' +
+      'transactions, and users with very many rows. Nothing was deleted, so the requests can be retried once the cause is gone.',
+    observe: (ctx) => lastHour(ctx, (s) => s.timeouts),
+  },
+  {
+    id: 'users.orphaned_records',
+    title: 'Rows left behind by deleted users',
+    severity: 'MEDIUM',
+    responseSla: '1 business day',
+    threshold: 0,
+    comparison: 'gt',
+    forSeconds: 0,
+    runbook:
+      'Dispatches, uploads or addresses point at users that no longer exist (tables without an enforced foreign key). ' +
+      'Run npm run monitor:data-integrity: its report lists the orphaned rows and the deletions without a success audit ' +
+      'row (users deleted outside the endpoint). Delete the orphaned rows (their storage objects first for uploads) ' +
+      'and find the code path that deleted users without DELETE /api/users/[userId].',
+    async observe(ctx) {
+      const counts = await orphanCounts(ctx.db);
+      const total = counts.reduce((n, c) => n + c.orphans, 0);
+      return [{ subject: 'global', value: total, details: Object.fromEntries(counts.map((c) => [c.table, c.orphans])) }];
+    },
+  },
+];
