@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { userRules } from '../../src/lib/alerts/rules/users';
+import { DELETION_ERROR_RATE_MIN_SAMPLE, userRules } from '../../src/lib/alerts/rules/users';
 import type { SqlDb } from '../../src/lib/db/types';
 import { userGauges } from '../../src/lib/monitoring/gauges/users';
 import {
@@ -203,14 +203,34 @@ describeEngines('user deletion reports', (engine) => {
     const values = Object.fromEntries(
       await Promise.all(userRules.filter((r) => r.id !== 'users.orphaned_records').map(async (r) => [r.id, (await r.observe(ctx)).map((o) => o.value)])),
     );
+    // Two attempts in the hour: below the error-rate rules' minimum sample, so they stay quiet.
     expect(values).toEqual({
-      'users.deletion_error_rate_critical': [100],
-      'users.deletion_error_rate_warning': [100],
+      'users.deletion_error_rate_critical': [],
+      'users.deletion_error_rate_warning': [],
       'users.deletion_p95_slow': [25975],
       'users.deletion_timeouts': [2],
     });
     // An hour without attempts observes nothing.
     expect(await userRules[0].observe({ ...ctx, now: new Date('2026-11-10T18:00:00Z') })).toEqual([]);
+  });
+
+  it('error-rate rules observe from the minimum sample on: 1 failure in 9 is silent, in 10 it is 10%', async () => {
+    const db = await engine.fresh();
+    const now = new Date('2026-11-20T12:00:00Z');
+    const attempt = (status: string, minutesAgo: number) =>
+      db.query(
+        `insert into audit_logs (action, actor, target_type, target_id, status, duration_ms, error_type, created_at)
+         values ('USER_DELETION', 'tester', 'user', gen_random_uuid()::text, $1, 100, $2, $3)`,
+        [status, status === 'failure' ? 'db_error' : null, new Date(now.getTime() - minutesAgo * 60_000)],
+      );
+    await attempt('failure', 5);
+    for (let i = 0; i < DELETION_ERROR_RATE_MIN_SAMPLE - 2; i++) await attempt('success', 10 + i);
+    const ctx = { db, config: testConfig(), now, log: captureLogs().log };
+    const critical = userRules.find((r) => r.id === 'users.deletion_error_rate_critical')!;
+    expect(await critical.observe(ctx)).toEqual([]);
+    await attempt('success', 30);
+    const [obs] = await critical.observe(ctx);
+    expect(obs.value).toBe(10);
   });
 
   it('long-term report compares the last period with the one before', async () => {

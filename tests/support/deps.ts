@@ -36,8 +36,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ CRON_SECRET: 'test-cron-secret-0123456789', LOG_LEVEL: 'silent', ...env });
 }
 
+const tempDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Local storage in a temp folder, removed when the test process exits. */
 export function tempStorage(): LocalStorage {
-  return new LocalStorage(fs.mkdtempSync(path.join(os.tmpdir(), 'cw-storage-')));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-storage-'));
+  tempDirs.push(dir);
+  return new LocalStorage(dir);
 }
 
 /** JobDeps for a test: a fixed clock, captured logs, local storage in a temp folder. */

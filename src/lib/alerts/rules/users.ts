@@ -1,11 +1,21 @@
 import { deletionStats, orphanCounts } from '../../monitoring/user-deletion-stats';
 import type { AlertContext, AlertObservation, AlertRule } from '../types';
 
-/** Last hour of user deletion attempts; no observation when there were none. */
-async function lastHour(ctx: AlertContext, pick: (s: Awaited<ReturnType<typeof deletionStats>>) => number | null): Promise<AlertObservation[]> {
+/**
+ * Attempts an hour must hold before its error rate means anything: without it, one failure in a
+ * quiet hour is a 100% error rate and pages someone at CRITICAL.
+ */
+export const DELETION_ERROR_RATE_MIN_SAMPLE = 10;
+
+/** Last hour of user deletion attempts; no observation when there were fewer than `minSample`. */
+async function lastHour(
+  ctx: AlertContext,
+  pick: (s: Awaited<ReturnType<typeof deletionStats>>) => number | null,
+  minSample = 1,
+): Promise<AlertObservation[]> {
   const s = await deletionStats(ctx.db, { minutes: 60, now: ctx.now });
   const value = pick(s);
-  if (s.total_deletions === 0 || value === null) return [];
+  if (s.total_deletions < minSample || value === null) return [];
   return [
     {
       subject: 'global',
@@ -38,7 +48,7 @@ export const userRules: AlertRule[] = [
     comparison: 'gt',
     forSeconds: 0,
     runbook: errorRateRunbook,
-    observe: (ctx) => lastHour(ctx, (s) => s.error_rate_percent),
+    observe: (ctx) => lastHour(ctx, (s) => s.error_rate_percent, DELETION_ERROR_RATE_MIN_SAMPLE),
   },
   {
     id: 'users.deletion_error_rate_warning',
@@ -49,7 +59,7 @@ export const userRules: AlertRule[] = [
     comparison: 'gt',
     forSeconds: 600,
     runbook: errorRateRunbook,
-    observe: (ctx) => lastHour(ctx, (s) => s.error_rate_percent),
+    observe: (ctx) => lastHour(ctx, (s) => s.error_rate_percent, DELETION_ERROR_RATE_MIN_SAMPLE),
   },
   {
     id: 'users.deletion_p95_slow',
