@@ -497,34 +497,91 @@ language sql stable as $$
     from old o;
 $$;
 
--- Deletes the oldest eligible batch in one statement (no archival).
+-- Deletes the oldest eligible logs, at most p_batch_size per call, in one statement over a
+-- created_at range (no archival):
+--   1. the first eligible row at or after p_after (the previous call's next_after), so a run
+--      reads each stretch of the index once instead of walking again, on every call, over the
+--      rows it has already deleted or kept;
+--   2. the (p_batch_size + 1)-th row from there, by an index-only scan on created_at;
+--   3. one DELETE of the eligible rows between the two: it visits only the rows it removes, in
+--      heap order when created_at follows insertion order, as a log's does. Measured on
+--      PostgreSQL 15 (2 cores) deleting 475k of 1M rows in 20,000-row calls: 0.37 s in all,
+--      against 1.6 s for selecting each batch's ids (for update skip locked) and deleting by id,
+--      and 0.28-0.32 s for one unbatched DELETE.
+-- Every call that finds an eligible row deletes at least one, so a run always ends. A row being
+-- updated by a concurrent transaction is waited for and checked again, not skipped. next_after
+-- may come back through a client that keeps only milliseconds: the search starts a millisecond
+-- early, which only re-reads rows that are already gone or kept.
 create or replace function export_delete_old_logs(
   p_retention_days integer,
-  p_batch_size integer default 5000,
+  p_batch_size integer default 20000,
   p_now timestamptz default now(),
-  p_user_id uuid default null
-) returns table (deleted_count integer, has_more boolean)
+  p_user_id uuid default null,
+  p_after timestamptz default null
+) returns table (deleted_count integer, has_more boolean, next_after timestamptz)
 language plpgsql as $$
 declare
+  v_cutoff timestamptz := p_now - make_interval(days => p_retention_days);
+  v_from timestamptz := coalesce(p_after - interval '1 millisecond', '-infinity');
+  v_first timestamptz;
+  v_upper timestamptz;
   v_n integer;
 begin
   if p_retention_days < 1 or p_batch_size < 1 then
     raise exception 'p_retention_days and p_batch_size must be at least 1' using errcode = '22023';
   end if;
-  -- The batch's ids as an array: the delete is then one index lookup per id. (A join with the
-  -- selection lets the planner choose a hash join over a scan of the whole table, measured on
-  -- PGlite at 1M rows: ~0.5 s for 5000 rows instead of tens of ms.)
-  delete from export_logs l
-   where l.export_id = any(array(
-     select x.export_id from export_logs x
-      where x.created_at < p_now - make_interval(days => p_retention_days)
-        and not (x.status = 'completed' and x.file_path is not null)
-        and (p_user_id is null or x.user_id = p_user_id)
-      order by x.created_at
-      limit p_batch_size
-      for update skip locked));
+
+  if p_user_id is null then
+    select x.created_at into v_first from export_logs x
+     where x.created_at >= v_from and x.created_at < v_cutoff
+       and not (x.status = 'completed' and x.file_path is not null)
+     order by x.created_at limit 1;
+    select x.created_at into v_upper from export_logs x
+     where x.created_at >= v_first and x.created_at < v_cutoff
+     order by x.created_at offset p_batch_size limit 1;
+  else
+    select x.created_at into v_first from export_logs x
+     where x.user_id = p_user_id and x.created_at >= v_from and x.created_at < v_cutoff
+       and not (x.status = 'completed' and x.file_path is not null)
+     order by x.created_at limit 1;
+    select x.created_at into v_upper from export_logs x
+     where x.user_id = p_user_id and x.created_at >= v_first and x.created_at < v_cutoff
+     order by x.created_at offset p_batch_size limit 1;
+  end if;
+  if v_first is null then
+    return query select 0, false, null::timestamptz;
+    return;
+  end if;
+
+  if v_upper = v_first then
+    -- More than p_batch_size rows share this instant: its eligible rows, a batch at a time.
+    delete from export_logs l
+     where l.ctid = any(array(
+       select x.ctid from export_logs x
+        where x.created_at = v_first
+          and not (x.status = 'completed' and x.file_path is not null)
+          and (p_user_id is null or x.user_id = p_user_id)
+        limit p_batch_size))
+       and l.created_at = v_first
+       and not (l.status = 'completed' and l.file_path is not null);
+    get diagnostics v_n = row_count;
+    return query select v_n, true, v_first;
+    return;
+  end if;
+
+  -- Every row in [v_first, v_upper) comes before the (p_batch_size + 1)-th: at most p_batch_size.
+  if p_user_id is null then
+    delete from export_logs l
+     where l.created_at >= v_first and l.created_at < coalesce(v_upper, v_cutoff)
+       and not (l.status = 'completed' and l.file_path is not null);
+  else
+    delete from export_logs l
+     where l.user_id = p_user_id
+       and l.created_at >= v_first and l.created_at < coalesce(v_upper, v_cutoff)
+       and not (l.status = 'completed' and l.file_path is not null);
+  end if;
   get diagnostics v_n = row_count;
-  return query select v_n, v_n = p_batch_size;
+  return query select v_n, v_upper is not null, v_upper;
 end;
 $$;
 
@@ -560,11 +617,72 @@ language sql stable as $$
     from batch b;
 $$;
 
--- Deletes exactly the given rows (an archived batch), re-checking that each is still eligible.
+-- Archive batches between "object written" and "rows deleted". The job records a batch here
+-- before writing its object, and export_delete_logs_by_id drops the entry in the transaction that
+-- deletes the rows, so an entry left behind is a batch whose run stopped in between. The next run
+-- finishes that batch first, under the same object key: its rows never land in a second object,
+-- however that run's batches fall (another batch size, an older row that became eligible since).
+create table if not exists export_log_archive_pending (
+  object_key text primary key,
+  export_ids uuid[] not null,
+  created_at timestamptz not null
+);
+
+create or replace function export_log_archive_begin(
+  p_object_key text,
+  p_export_ids uuid[],
+  p_now timestamptz default now()
+) returns table (archive_key text)
+language sql as $$
+  insert into export_log_archive_pending as p (object_key, export_ids, created_at)
+  values (p_object_key, coalesce(p_export_ids, '{}'), p_now)
+  on conflict (object_key) do update set export_ids = excluded.export_ids
+  returning p.object_key;
+$$;
+
+-- The oldest unfinished batch (no row when there is none): its object key and those of its rows
+-- the rule still selects, as export_log_archive_batch gives them.
+create or replace function export_log_archive_pending_batch(
+  p_retention_days integer,
+  p_now timestamptz default now(),
+  p_user_id uuid default null
+) returns table (
+  object_key text,
+  export_ids uuid[],
+  row_count integer,
+  ndjson text,
+  first_created_at timestamptz,
+  last_created_at timestamptz
+)
+language sql stable as $$
+  with pending as (
+    select p.object_key as k, p.export_ids as ids from export_log_archive_pending p
+     order by p.created_at, p.object_key
+     limit 1
+  ),
+  batch as (
+    select l.* from export_logs l
+     where l.export_id in (select unnest(pd.ids) from pending pd)
+       and l.created_at < p_now - make_interval(days => p_retention_days)
+       and not (l.status = 'completed' and l.file_path is not null)
+       and (p_user_id is null or l.user_id = p_user_id)
+  )
+  select pd.k,
+         coalesce((select array_agg(b.export_id order by b.created_at, b.export_id) from batch b), '{}'),
+         (select count(*)::integer from batch),
+         coalesce((select string_agg(to_jsonb(b)::text, E'\n' order by b.created_at, b.export_id) from batch b), ''),
+         (select min(b.created_at) from batch b),
+         (select max(b.created_at) from batch b)
+    from pending pd;
+$$;
+
+-- Deletes exactly the given rows (an archived batch), re-checking that each is still eligible,
+-- and drops the batch's pending entry (p_object_key) in the same transaction.
 create or replace function export_delete_logs_by_id(
   p_export_ids uuid[],
   p_retention_days integer,
-  p_now timestamptz default now()
+  p_now timestamptz default now(),
+  p_object_key text default null
 ) returns table (deleted_count integer)
 language plpgsql as $$
 declare
@@ -575,6 +693,7 @@ begin
      and l.created_at < p_now - make_interval(days => p_retention_days)
      and not (l.status = 'completed' and l.file_path is not null);
   get diagnostics v_n = row_count;
+  delete from export_log_archive_pending p where p.object_key = p_object_key;
   return query select v_n;
 end;
 $$;

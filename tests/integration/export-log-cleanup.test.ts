@@ -310,4 +310,50 @@ describeEngines('export log cleanup', (engine) => {
     expect(await remainingIds(db)).toEqual(fx.filter((f) => !mine.includes(f)).map((f) => f.id).sort());
     expect(() => cleanupUserExportLogs(deps, 'not-a-uuid')).toThrow(RangeError);
   });
+
+  it('deletes at most batchSize rows per call, also when more rows than that share one instant', async () => {
+    // 12 rows at one instant (4 of them kept: completed with a live file), 6 in the next
+    // millisecond at microsecond steps, 3 later old ones (1 kept), 2 recent ones.
+    const rows: { id: string; user: string; status: string; path: string | null; at: string }[] = [];
+    const add = (status: string, at: string, path: string | null = `exports/f-${rows.length + 1}.json`) =>
+      rows.push({ id: id(rows.length + 1), user: USERS[rows.length % 2], status, path, at });
+    for (let i = 1; i <= 12; i++) add(i % 3 === 0 ? 'completed' : 'expired', '2026-10-01T00:00:00.000000Z');
+    for (let k = 1; k <= 6; k++) add('failed', `2026-10-01T00:00:00.001${k}00Z`, null);
+    add('expired', '2026-10-05T10:00:00.000001Z');
+    add('completed', '2026-10-06T10:00:00Z');
+    add('failed', '2026-10-07T10:00:00.999999Z', null);
+    add('expired', '2026-11-30T03:00:00Z');
+    add('failed', '2026-11-30T04:00:00Z', null);
+    const isKept = (r: (typeof rows)[number]) => r.at >= '2026-11-01' || (r.status === 'completed' && r.path !== null);
+
+    for (const [userId, batchSize] of [[undefined, 4], [USERS[1], 2]] as const) {
+      const db = await engine.fresh();
+      for (const r of rows) {
+        await db.query(
+          `insert into export_logs (export_id, user_id, format, status, file_path, created_at) values ($1, $2, 'json', $3, $4, $5::timestamptz)`,
+          [r.id, r.user, r.status, r.path, r.at],
+        );
+      }
+      const calls: number[] = [];
+      const recording = {
+        driver: db.driver,
+        close: () => db.close(),
+        async rpc<T>(fn: string, args?: Record<string, unknown>) {
+          const out = await db.rpc<T>(fn, args);
+          if (fn === 'export_delete_old_logs') calls.push(Number((out[0] as { deleted_count: number }).deleted_count));
+          return out;
+        },
+      };
+      const { deps } = testDeps(recording, { now: () => NOW });
+      const out = userId
+        ? await cleanupUserExportLogs(deps, userId, { batchSize })
+        : (await runJob(exportLogCleanupJob, { input: { batchSize }, dryRun: false }, deps)).kind === 'finished';
+      expect(out).toBeTruthy();
+      const gone = rows.filter((r) => !isKept(r) && (!userId || r.user === userId));
+      expect(gone.length).toBe(userId ? 7 : 16);
+      expect(calls.reduce((a, b) => a + b, 0)).toBe(gone.length);
+      expect(Math.max(...calls)).toBeLessThanOrEqual(batchSize);
+      expect(await remainingIds(db)).toEqual(rows.filter((r) => !gone.includes(r)).map((r) => r.id).sort());
+    }
+  });
 });
