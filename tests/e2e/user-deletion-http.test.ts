@@ -95,6 +95,8 @@ describe('DELETE /api/users/[userId] over real HTTP (next start)', () => {
     });
     expect(fs.existsSync(path.join(dataDir, 'storage', 'uploads', DOOMED))).toBe(false);
     expect(fs.existsSync(path.join(dataDir, 'storage', 'uploads', KEPT, 'doc-0.pdf'))).toBe(true);
+    // The server's stdout reaches us through a pipe: give the log line a moment under load.
+    for (let i = 0; i < 50 && !app.output().includes('"type":"user_deletion"'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(app.output()).toContain('"type":"user_deletion"');
     expect(app.output()).not.toContain(TOKEN);
 
