@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { q } from '../http/query';
+import { loopBatches } from '../cron/batches';
 import { defineJob, type JobError } from '../cron/types';
 
 /** At most this many ids are listed in a response; the counts are always complete. */
@@ -61,24 +62,14 @@ export const draftCleanupJob = defineJob({
 
     let deleted = 0;
     const ids: string[] = [];
-    let batches = 0;
-    let partial = false;
-    let slowest = 0;
     let cutoff = new Date(startedAt.getTime() - hours * 3_600_000).toISOString();
-    for (;;) {
-      if (!budget.hasTimeFor(slowest * 2)) {
-        partial = true;
-        break;
-      }
-      const t = performance.now();
+    const loop = await loopBatches(budget, async () => {
       const [row] = await db.rpc<BatchRow>('draft_cleanup_batch', {
         p_hours: hours,
         p_batch_size: batchSize,
         p_dry_run: false,
         p_now: startedAt,
       });
-      slowest = Math.max(slowest, performance.now() - t);
-      batches++;
       cutoff = iso(row.cutoff_time);
       deleted += row.deleted_count;
       for (const id of row.deleted_ids ?? []) {
@@ -86,8 +77,10 @@ export const draftCleanupJob = defineJob({
         ids.push(id);
       }
       // A batch that took nothing (every selected row changed under it) ends the run too.
-      if (!row.has_more || row.deleted_count === 0) break;
-    }
+      return row.has_more && row.deleted_count > 0;
+    });
+    const { batches } = loop;
+    const partial = !loop.finished;
 
     log.info(
       { type: 'draft_cleanup_complete', deleted_count: deleted, cutoff_time: cutoff, hours, batches, partial },

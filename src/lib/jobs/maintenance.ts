@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { q } from '../http/query';
+import { loopBatches } from '../cron/batches';
 import { defineJob, type JobError, type JobResult } from '../cron/types';
 import { assertObjectPath } from '../storage/types';
 
@@ -81,15 +82,9 @@ export const maintenanceJob = defineJob({
 
     /** Calls `batch` while it says there is more and the time budget allows another one. */
     const loop = async (batch: () => Promise<boolean>): Promise<boolean> => {
-      let slowest = 0;
-      for (;;) {
-        if (!budget.hasTimeFor(slowest * 2)) return false;
-        const t = performance.now();
-        const more = await batch();
-        slowest = Math.max(slowest, performance.now() - t);
-        batches++;
-        if (!more) return true;
-      }
+      const outcome = await loopBatches(budget, batch);
+      batches += outcome.batches;
+      return outcome.finished;
     };
 
     const step = async (name: MaintenanceStep, count: () => number, body: () => Promise<boolean>) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { q } from '../http/query';
+import { loopBatches } from '../cron/batches';
 import { defineJob, type JobError } from '../cron/types';
 
 const input = z.strictObject({
@@ -18,26 +19,18 @@ export const runHistoryPruneJob = defineJob({
     const batchSize = input.batchSize ?? 5000;
     const errors: JobError[] = [];
     let deleted = 0;
-    let batches = 0;
-    let partial = false;
-    let slowest = 0;
-    for (;;) {
-      if (!budget.hasTimeFor(slowest * 2)) {
-        partial = true;
-        break;
-      }
-      const t = performance.now();
+    const loop = await loopBatches(budget, async () => {
       const [row] = await db.rpc<{ deleted_count: number; has_more: boolean }>('cron_prune_run_history', {
         p_days: days,
         p_batch_size: batchSize,
         p_dry_run: dryRun,
         p_now: startedAt,
       });
-      slowest = Math.max(slowest, performance.now() - t);
-      batches++;
       deleted += row.deleted_count;
-      if (dryRun || !row.has_more) break;
-    }
+      return !dryRun && row.has_more;
+    });
+    const { batches } = loop;
+    const partial = !loop.finished;
     return {
       errors,
       rows_affected: dryRun ? 0 : deleted,

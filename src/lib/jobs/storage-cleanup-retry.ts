@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { q } from '../http/query';
+import { loopBatches } from '../cron/batches';
 import { defineJob, type JobError } from '../cron/types';
 import { assertObjectPath } from '../storage/types';
 
@@ -44,17 +45,10 @@ export const storageCleanupRetryJob = defineJob({
     let removed = 0;
     let failed = 0;
     let batches = 0;
-    let partial = false;
-    let slowest = 0;
     let afterId = 0;
-    for (;;) {
-      if (!budget.hasTimeFor(slowest * 2)) {
-        partial = true;
-        break;
-      }
-      const t = performance.now();
+    const loop = await loopBatches(budget, async () => {
       const due = await db.rpc<DueRow>('storage_cleanup_due', { p_limit: batchSize, p_after_id: afterId, p_now: startedAt });
-      if (due.length === 0) break;
+      if (due.length === 0) return false;
       batches++;
       afterId = Math.max(...due.map((d) => Number(d.id)));
 
@@ -94,9 +88,9 @@ export const storageCleanupRetryJob = defineJob({
         const path = due.find((d) => Number(d.id) === id)?.storage_path ?? String(id);
         errors.push({ subject: path, message });
       }
-      slowest = Math.max(slowest, performance.now() - t);
-      if (due.length < batchSize) break;
-    }
+      return due.length >= batchSize;
+    });
+    const partial = !loop.finished;
     const [s] = await db.rpc<{ pending: number; due: number }>('storage_cleanup_stats', { p_now: startedAt });
     log.info(
       { type: 'storage_cleanup_retry_complete', removed_count: removed, failed_count: failed, pending_count: Number(s.pending), batches, partial },
