@@ -6,11 +6,10 @@
 import { runJob } from '../../src/lib/cron/runner';
 import type { SqlDb } from '../../src/lib/db/types';
 import { draftCleanupJob } from '../../src/lib/jobs/draft-cleanup';
-import { assert, atMost, count, DAY_MS, fmtInt, fmtMs, fmtX, jobDeps, median, NOW, settle, timed, timedDb, type BenchCase, type CaseContext, type Measurement } from './lib';
+import { assert, atMost, count, DAY_MS, fmtInt, fmtMs, fmtX, jobDeps, median, NAIVE_PAGE, naiveDeleteByIds, NOW, settle, timed, timedDb, type BenchCase, type CaseContext, type Measurement } from './lib';
 
 const SPAN_DAYS = 60;
 const CUTOFF = new Date(NOW.getTime() - DAY_MS);
-const NAIVE_PAGE = 100;
 const ELIGIBLE = `status = 'draft' and generation_status is null and created_at < $1`;
 
 /**
@@ -95,15 +94,7 @@ export const draftCleanup: BenchCase = {
 
       before = await seeded(ctx, db, n, 'naive');
       ctx.step('draft cleanup: naive, 100 ids per round trip');
-      const naive = await timed(async () => {
-        let trips = 0;
-        for (;;) {
-          const ids = await db.query<{ id: string }>(`select id from courses where ${ELIGIBLE} order by created_at limit ${NAIVE_PAGE}`, [CUTOFF]);
-          if (ids.length === 0) return trips;
-          await db.query(`delete from courses where id = any($1::uuid[])`, [ids.map((r) => r.id)]);
-          trips++;
-        }
-      });
+      const naive = await timed(() => naiveDeleteByIds(db, 'courses', 'id', ELIGIBLE, [CUTOFF]));
       await verify(db, before, 'naive');
 
       const small = Math.max(10, Math.round(n / 10));

@@ -285,3 +285,23 @@ export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 export const fmtMs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`);
 export const fmtX = (x: number) => `${x.toFixed(x >= 100 ? 0 : 2)}x`;
 export const rowsPerSecond = (m: Pick<Measurement, 'rows' | 'ms'>) => (m.ms > 0 ? (m.rows * 1000) / m.ms : 0);
+
+/** Rows the naive way deletes per round trip: what the seeds' "page ids, delete them" implies. */
+export const NAIVE_PAGE = 100;
+
+/**
+ * The naive baseline: select a page of ids through the client, delete them, repeat until none
+ * is left. Returns the number of delete round trips.
+ */
+export async function naiveDeleteByIds(db: SqlDb, table: string, idColumn: string, eligible: string, params: unknown[]): Promise<number> {
+  let trips = 0;
+  for (;;) {
+    const ids = await db.query<Record<string, string>>(
+      `select ${idColumn} from ${table} where ${eligible} order by created_at limit ${NAIVE_PAGE}`,
+      params,
+    );
+    if (ids.length === 0) return trips;
+    await db.query(`delete from ${table} where ${idColumn} = any($1::uuid[])`, [ids.map((r) => r[idColumn])]);
+    trips++;
+  }
+}

@@ -19,6 +19,8 @@ import {
   fmtX,
   jobDeps,
   median,
+  NAIVE_PAGE,
+  naiveDeleteByIds,
   NOW,
   rowsPerSecond,
   settle,
@@ -32,7 +34,6 @@ import {
 const RETENTION_DAYS = 30;
 const SPAN_DAYS = 60;
 const CUTOFF = new Date(NOW.getTime() - RETENTION_DAYS * DAY_MS);
-const NAIVE_PAGE = 100;
 
 /** The job's rule: older than the retention, except completed exports whose file still exists. */
 const ELIGIBLE = `created_at < $1 and not (status = 'completed' and file_path is not null)`;
@@ -125,18 +126,7 @@ export const logRetention: BenchCase = {
       // Naive: page ids through the client, delete 100 per round trip (once: it is slow).
       before = await seeded(ctx, db, n, 'naive');
       ctx.step('log retention: naive, 100 ids per round trip');
-      const naive = await timed(async () => {
-        let trips = 0;
-        for (;;) {
-          const ids = await db.query<{ export_id: string }>(
-            `select export_id from export_logs where ${ELIGIBLE} order by created_at limit ${NAIVE_PAGE}`,
-            [CUTOFF],
-          );
-          if (ids.length === 0) return trips;
-          await db.query(`delete from export_logs where export_id = any($1::uuid[])`, [ids.map((r) => r.export_id)]);
-          trips++;
-        }
-      });
+      const naive = await timed(() => naiveDeleteByIds(db, 'export_logs', 'export_id', ELIGIBLE, [CUTOFF]));
       await verify(db, before, 'naive');
 
       // Scaling: the same job on a table a tenth the size.

@@ -33,7 +33,8 @@ export interface AlertRow {
   notify_kind: NotificationKind | null;
 }
 
-export interface DueNotification {
+/** What a notification says about an alert (channels get exactly this). */
+export interface AlertFacts {
   id: string;
   rule_id: string;
   subject: string;
@@ -46,6 +47,9 @@ export interface DueNotification {
   first_seen: Date;
   opened_at: Date | null;
   resolved_at: Date | null;
+}
+
+export interface DueNotification extends AlertFacts {
   last_notified_at: Date | null;
   notify_kind: NotificationKind;
   notify_since: Date;

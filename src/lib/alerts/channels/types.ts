@@ -1,23 +1,9 @@
-import type { AlertState, NotificationKind } from '../store';
-import type { Severity } from '../types';
+import type { AlertFacts, NotificationKind } from '../store';
 
 /** What every channel is given: one alert, one kind of message. */
 export interface AlertNotification {
   kind: NotificationKind;
-  alert: {
-    id: string;
-    rule_id: string;
-    subject: string;
-    severity: Severity;
-    title: string;
-    state: AlertState;
-    value: number | null;
-    threshold: number | null;
-    details: Record<string, unknown>;
-    first_seen: Date;
-    opened_at: Date | null;
-    resolved_at: Date | null;
-  };
+  alert: AlertFacts;
   /** From the rule definition, when the rule still exists. */
   rule?: { comparison: string; responseSla: string; runbook: string };
   /** `<rule_id>:<subject>`: the same for every message about one alert (PagerDuty dedup_key). */
