@@ -8,14 +8,13 @@
  * process at a time, so while `npm start` runs, use --url. Exit: 0 done, 1 failed, 2 refused.
  */
 import { loadConfig } from '../src/lib/config';
-import { openDb } from '../src/lib/db';
 import { DataDirLockedError } from '../src/lib/db/pglite';
 import { getJob, jobNames } from '../src/lib/cron/registry';
 import { runJob } from '../src/lib/cron/runner';
 import { parseOrThrow } from '../src/lib/http/query';
 import { AppError } from '../src/lib/http/errors';
 import { createLogger } from '../src/lib/logger';
-import { createStorage } from '../src/lib/storage';
+import { openJobDeps } from '../src/lib/world';
 import { ensureLocalCronSecret, loadDotEnv } from './lib/env';
 
 // --<param> <value> pairs become the route's query parameters; parsed by the job's own schema.
@@ -58,15 +57,9 @@ if (typeof values.url === 'string') {
 const log = createLogger({ level: config.logLevel, secrets: config.secrets });
 try {
   const input = parseOrThrow(job.input, params, 'option');
-  const db = await openDb(config.db);
-  const outcome = await runJob(job, { input, dryRun, trigger: 'script' }, {
-    db,
-    storage: createStorage(config.storage),
-    config,
-    log,
-    now: () => new Date(),
-  });
-  await db.close();
+  const deps = await openJobDeps(config, { log });
+  const outcome = await runJob(job, { input, dryRun, trigger: 'script' }, deps);
+  await deps.db.close();
   if (outcome.kind === 'finished') {
     console.log(JSON.stringify({ success: outcome.status !== 'failed', result: outcome.result }, null, 2));
     process.exit(outcome.status === 'failed' ? 1 : 0);

@@ -3,6 +3,9 @@
  * database of its own on a PostgreSQL server), job dependencies with a fixed clock, a Db
  * wrapper that times each SQL function call, and the result shapes the table is printed from.
  */
+import { bindFeatures } from '../../src/lib/bindings/apply';
+import { allFeaturesBound } from '../../src/lib/bindings/features';
+import { demoBindings } from '../../src/lib/bindings/spec';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,12 +53,18 @@ export interface BenchEngine {
  * PGlite in memory: migrated once, dumped, and every case loads its own copy of the dump, so
  * a case's 1M rows are gone (closed and collected) before the next case seeds its own.
  */
+/** Our schema, the demo app's tables (empty) and the default bindings: what the cases fill. */
+async function prepareBenchDb(db: SqlDb): Promise<void> {
+  await migrate(db, { demo: 'tables' });
+  await bindFeatures(db, demoBindings());
+}
+
 export async function pgliteEngine(): Promise<BenchEngine> {
   const first = await PgliteDb.open(undefined);
   let dump: Blob;
   let version: string;
   try {
-    await migrate(first);
+    await prepareBenchDb(first);
     [{ version }] = await first.query<{ version: string }>(`select current_setting('server_version') as version`);
     dump = await first.pg.dumpDataDir('none');
   } finally {
@@ -102,7 +111,7 @@ export async function postgresEngine(adminUrl: string): Promise<BenchEngine> {
   const db = PostgresDb.connect(url.toString(), 4);
   let version: string;
   try {
-    await migrate(db);
+    await prepareBenchDb(db);
     [{ version }] = await db.query<{ version: string }>(`select current_setting('server_version') as version`);
   } catch (err) {
     await db.close().catch(() => {});
@@ -199,6 +208,8 @@ export function jobDeps(db: Db, options: { storage?: Storage; env?: Record<strin
     config,
     log: createLogger({ level: 'silent', secrets: config.secrets }),
     now: () => NOW,
+    features: allFeaturesBound(),
+    bindings: demoBindings(),
   };
 }
 

@@ -31,7 +31,7 @@ export function writeJsonAtomic(file: string, data: unknown): void {
  */
 export async function openMonitorDb(cfg: MonitorConfig): Promise<Db> {
   try {
-    return await openDb(cfg.app.db, { seed: false });
+    return await openDb(cfg.app.db);
   } catch (err) {
     if (err instanceof DataDirLockedError) {
       throw new Error(

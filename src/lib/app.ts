@@ -1,3 +1,7 @@
+import { bindFeatures, type FeatureStates } from './bindings/apply';
+import { unboundReasons } from './bindings/features';
+import { getCronwardenConfig } from './bindings/load';
+import type { CronwardenConfig } from './bindings/spec';
 import { getConfig, type Config } from './config';
 import { openDb } from './db';
 import type { Db } from './db/types';
@@ -6,15 +10,21 @@ import { createStorage } from './storage';
 import type { Storage } from './storage/types';
 import type { JobDeps } from './cron/types';
 
+/** An unbound feature is checked again after this long (the team may have created its table). */
+const RECHECK_UNBOUND_MS = 60_000;
+
 /**
  * The process's wiring, built on first use (never at import: `next build` evaluates route
  * modules and must not open the database or need the environment).
  */
 interface App {
   config: Config;
+  cronwarden: CronwardenConfig;
   log: Logger;
   storage: Storage;
   db(): Promise<Db>;
+  /** Each feature: switched on or off, bound or not and why (checked at open, see bindFeatures). */
+  features(): Promise<FeatureStates>;
 }
 
 // Kept on globalThis, not in a module variable: `next start` loads route handlers and server
@@ -26,19 +36,49 @@ const holder = globalThis as typeof globalThis & { __cronwardenApp?: App };
 export function getApp(): App {
   if (holder.__cronwardenApp) return holder.__cronwardenApp;
   const config = getConfig();
+  const cronwarden = getCronwardenConfig();
   const log = createLogger({ level: config.logLevel, secrets: config.secrets });
   const storage = createStorage(config.storage);
   let dbPromise: Promise<Db> | undefined;
+  let states: FeatureStates | undefined;
+  let checkedAt = 0;
+  let reported = '';
+
+  const check = async (db: Db): Promise<FeatureStates> => {
+    const outcome = await bindFeatures(db, cronwarden.bindings);
+    states = outcome.features;
+    checkedAt = Date.now();
+    const reasons = unboundReasons(states);
+    // One line per reason when they change, not one per request.
+    if (reasons.join('\n') !== reported) {
+      reported = reasons.join('\n');
+      for (const reason of reasons) log.warn({ type: 'feature_not_bound', reason }, reason);
+    }
+    if (outcome.applied) log.info({ type: 'bindings_applied', features: Object.values(states).filter((s) => s.bound).map((s) => s.feature) }, 'bindings applied');
+    return states;
+  };
+
   const app: App = {
     config,
+    cronwarden,
     log,
     storage,
     db() {
-      dbPromise ??= openDb(config.db, { seed: config.seedDemoData && config.db.driver !== 'supabase' }).catch((err) => {
+      dbPromise ??= (async () => {
+        const db = await openDb(config.db, { demo: config.demoApp });
+        await check(db);
+        return db;
+      })().catch((err) => {
         dbPromise = undefined; // let the next request try again
         throw err;
       });
       return dbPromise;
+    },
+    async features() {
+      const db = await app.db();
+      const stale = Date.now() - checkedAt > RECHECK_UNBOUND_MS;
+      if (!states || (stale && Object.values(states).some((s) => s.enabled && !s.bound))) return check(db);
+      return states;
     },
   };
   holder.__cronwardenApp = app;
@@ -47,5 +87,14 @@ export function getApp(): App {
 
 export async function getJobDeps(): Promise<JobDeps> {
   const a = getApp();
-  return { db: await a.db(), storage: a.storage, config: a.config, log: a.log, now: () => new Date() };
+  const db = await a.db();
+  return {
+    db,
+    storage: a.storage,
+    config: a.config,
+    log: a.log,
+    now: () => new Date(),
+    features: await a.features(),
+    bindings: a.cronwarden.bindings,
+  };
 }

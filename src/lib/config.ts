@@ -61,7 +61,9 @@ const envSchema = z.object({
   DATABASE_POOL_MAX: intIn(5, 1, 100),
   SUPABASE_URL: optionalUrl,
   SUPABASE_SERVICE_ROLE_KEY: optionalString,
-  // Unset: demo data on the embedded database only, never on a real server unless asked.
+  // The demo app's tables and rows. Unset: on the embedded database only, never on a server
+  // unless asked. SEED_DEMO_DATA=true|false is the older spelling of DEMO_APP=data|off.
+  DEMO_APP: z.enum(['off', 'tables', 'data', ''], { message: 'must be off, tables or data' }).optional(),
   SEED_DEMO_DATA: z.enum(['true', 'false', '1', '0', '']).optional(),
 
   STORAGE_DRIVER: z.enum(['local', 'supabase', 's3']).optional().default('local'),
@@ -164,7 +166,8 @@ export interface Config {
     maintenanceSecret?: string;
   };
   db: DbSettings;
-  seedDemoData: boolean;
+  /** The demo app: off (a team's database), tables (empty), data (tables and demo rows). */
+  demoApp: 'off' | 'tables' | 'data';
   storage: StorageSettings;
   runHistoryDays: number;
   admin: { password?: string; apiToken?: string; sessionSecret?: string };
@@ -288,10 +291,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     dataDir,
     cron: { secret: e.CRON_SECRET, enabled: e.CRON_ENABLED === 'true', maintenanceSecret: e.MAINTENANCE_CRON_SECRET },
     db,
-    seedDemoData:
-      e.SEED_DEMO_DATA === undefined || e.SEED_DEMO_DATA === ''
-        ? db.driver === 'pglite'
-        : e.SEED_DEMO_DATA === 'true' || e.SEED_DEMO_DATA === '1',
+    demoApp: demoAppOf(e.DEMO_APP, e.SEED_DEMO_DATA, db.driver),
     storage,
     runHistoryDays: e.RUN_HISTORY_DAYS,
     admin: { password: e.ADMIN_PASSWORD, apiToken: e.ADMIN_API_TOKEN, sessionSecret: e.SESSION_SECRET },
@@ -317,6 +317,13 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     },
     secrets,
   };
+}
+
+function demoAppOf(demo: string | undefined, legacy: string | undefined, driver: DbSettings['driver']): Config['demoApp'] {
+  if (driver === 'supabase') return 'off'; // its schema changes go through `supabase db push`
+  if (demo) return demo as Config['demoApp'];
+  if (legacy) return legacy === 'true' || legacy === '1' ? 'data' : 'off';
+  return driver === 'pglite' ? 'data' : 'off';
 }
 
 function passwordOf(url: string): string | undefined {

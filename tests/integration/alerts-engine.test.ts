@@ -8,6 +8,8 @@ import { runJob } from '../../src/lib/cron/runner';
 import type { SqlDb } from '../../src/lib/db/types';
 import { alertsEvaluateJob, alertsEvaluateWiring } from '../../src/lib/jobs/alerts-evaluate';
 import { startReceivers, type Receivers } from '../support/alert-receivers';
+import { allFeaturesBound } from '../../src/lib/bindings/features';
+import { demoBindings } from '../../src/lib/bindings/spec';
 import { describeEngines } from '../support/db';
 import { captureLogs, testConfig } from '../support/deps';
 
@@ -432,7 +434,7 @@ describeEngines('alert engine', (engine) => {
     alertsEvaluateWiring.rules = () => [rule, broken.rule];
     try {
       state.obs = [{ subject: 'q', value: 99 }];
-      const deps = { db, config, log, storage: undefined as never, now: () => T0 };
+      const deps = { db, config, log, storage: undefined as never, now: () => T0, features: allFeaturesBound(), bindings: demoBindings() };
       const dry = await runJob(alertsEvaluateJob, { input: {}, dryRun: true }, deps);
       expect(dry.kind).toBe('finished');
       if (dry.kind !== 'finished') return;

@@ -53,15 +53,24 @@ describeEngines('migrator', (engine) => {
     expect((await appliedMigrations(db)).has('20990101000000_broken.sql')).toBe(false);
   });
 
-  it('re-applies the seed only when it changes', async () => {
-    const db = await engine.fresh();
+  it('applies the demo app only when asked, and again only when its file changes', async () => {
+    const db = await engine.fresh({ bare: true });
     const dir = tempMigrations({ '20990101000000_t.sql': 'create table seed_probe (n integer primary key);' });
-    const seedFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cw-seed-')), 'seed.sql');
-    fs.writeFileSync(seedFile, 'insert into seed_probe values (1) on conflict do nothing;');
-    expect((await migrate(db, { dir, seedFile })).seeded).toBe(true);
-    expect((await migrate(db, { dir, seedFile })).seeded).toBe(false);
-    fs.writeFileSync(seedFile, 'insert into seed_probe values (1), (2) on conflict do nothing;');
-    expect((await migrate(db, { dir, seedFile })).seeded).toBe(true);
-    expect(await db.query('select n from seed_probe order by n')).toEqual([{ n: 1 }, { n: 2 }]);
+    const demoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-demo-'));
+    const demoSchemaFile = path.join(demoDir, 'schema.sql');
+    const demoSeedFile = path.join(demoDir, 'seed.sql');
+    fs.writeFileSync(demoSchemaFile, 'create table if not exists demo_probe (n integer primary key);');
+    fs.writeFileSync(demoSeedFile, 'insert into demo_probe values (1) on conflict do nothing;');
+    const files = { dir, demoSchemaFile, demoSeedFile };
+    expect((await migrate(db, { ...files })).demo).toEqual([]);
+    const [{ absent }] = await db.query<{ absent: boolean }>(`select to_regclass('demo_probe') is null as absent`);
+    expect(absent).toBe(true);
+    expect((await migrate(db, { ...files, demo: 'tables' })).demo).toEqual(['demo/schema.sql']);
+    expect(await db.query('select n from demo_probe')).toEqual([]);
+    expect((await migrate(db, { ...files, demo: 'data' })).demo).toEqual(['demo/seed.sql']);
+    expect((await migrate(db, { ...files, demo: 'data' })).demo).toEqual([]);
+    fs.writeFileSync(demoSeedFile, 'insert into demo_probe values (1), (2) on conflict do nothing;');
+    expect((await migrate(db, { ...files, demo: 'data' })).demo).toEqual(['demo/seed.sql']);
+    expect(await db.query('select n from demo_probe order by n')).toEqual([{ n: 1 }, { n: 2 }]);
   });
 });

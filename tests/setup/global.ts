@@ -6,6 +6,17 @@ import type { TestProject } from 'vitest/node';
 import { PgliteDb } from '../../src/lib/db/pglite';
 import { PostgresDb } from '../../src/lib/db/postgres';
 import { migrate } from '../../src/lib/db/migrator';
+import { bindFeatures } from '../../src/lib/bindings/apply';
+import { demoBindings } from '../../src/lib/bindings/spec';
+import type { SqlDb } from '../../src/lib/db/types';
+
+/** The demo app's tables (no rows) with the default bindings applied: what most tests start from. */
+async function prepareDemo(db: SqlDb): Promise<void> {
+  await migrate(db, { demo: 'tables' });
+  const { features } = await bindFeatures(db, demoBindings());
+  const unbound = Object.values(features).filter((f) => !f.bound);
+  if (unbound.length) throw new Error(`demo bindings did not apply: ${unbound.flatMap((f) => f.problems).join('; ')}`);
+}
 import { buildIfStale } from '../../scripts/lib/build';
 
 /**
@@ -18,25 +29,37 @@ export default async function setup(project: TestProject) {
   if (process.env.SKIP_BUILD !== '1' && !buildIfStale('pipe')) throw new Error('next build failed; see the output above.');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cronwarden-test-'));
   const dumpPath = path.join(dir, 'pglite-migrated.tar');
-  const pg = await PgliteDb.open(undefined);
-  await migrate(pg);
-  const dump = await pg.pg.dumpDataDir('none');
-  fs.writeFileSync(dumpPath, Buffer.from(await dump.arrayBuffer()));
-  await pg.close();
+  const bareDumpPath = path.join(dir, 'pglite-bare.tar');
+  for (const [file, prepare] of [
+    [dumpPath, prepareDemo],
+    [bareDumpPath, (db: SqlDb) => migrate(db)],
+  ] as const) {
+    const pg = await PgliteDb.open(undefined);
+    await prepare(pg);
+    const dump = await pg.pg.dumpDataDir('none');
+    fs.writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
+    await pg.close();
+  }
   project.provide('pgliteDumpPath', dumpPath);
+  project.provide('pgliteBareDumpPath', bareDumpPath);
 
   const url = process.env.TEST_DATABASE_URL;
   let template = '';
   if (url) {
     template = `cw_tpl_${process.pid}`;
     const admin = postgres(url, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`drop database if exists ${template}`);
-    await admin.unsafe(`create database ${template}`);
-    const tplUrl = new URL(url);
-    tplUrl.pathname = `/${template}`;
-    const db = PostgresDb.connect(tplUrl.toString(), 1);
-    await migrate(db);
-    await db.close();
+    for (const [name, prepare] of [
+      [template, prepareDemo],
+      [`${template}_bare`, (db: SqlDb) => migrate(db)],
+    ] as const) {
+      await admin.unsafe(`drop database if exists ${name}`);
+      await admin.unsafe(`create database ${name}`);
+      const tplUrl = new URL(url);
+      tplUrl.pathname = `/${name}`;
+      const db = PostgresDb.connect(tplUrl.toString(), 1);
+      await prepare(db);
+      await db.close();
+    }
     await admin.end();
   }
   project.provide('pgTemplate', template);
@@ -47,8 +70,8 @@ export default async function setup(project: TestProject) {
     if (url && template) {
       const admin = postgres(url, { max: 1, onnotice: () => {} });
       const dbs = await admin.unsafe<{ datname: string }[]>(
-        `select datname from pg_database where datname like $1 or datname = $2`,
-        [`cw_t_${process.pid}_%`, template],
+        `select datname from pg_database where datname like $1 or datname = $2 or datname = $3`,
+        [`cw_t_${process.pid}_%`, template, `${template}_bare`],
       );
       for (const { datname } of dbs) await admin.unsafe(`drop database if exists ${datname} with (force)`);
       await admin.end();
@@ -59,6 +82,7 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     pgliteDumpPath: string;
+    pgliteBareDumpPath: string;
     pgTemplate: string;
     pgAdminUrl: string;
   }

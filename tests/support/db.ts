@@ -8,24 +8,37 @@ import type { SqlDb } from '../../src/lib/db/types';
 
 export type EngineName = 'pglite' | 'postgres';
 
-export interface Engine {
-  name: EngineName;
-  /** A fresh, migrated, empty database of its own; closed (and dropped) after the file. */
-  fresh(): Promise<SqlDb>;
+export interface FreshOptions {
+  /** Only Cronwarden's schema: no demo tables, no bindings (a team's database before adoption). */
+  bare?: boolean;
 }
 
-let dump: Blob | undefined;
+export interface Engine {
+  name: EngineName;
+  /**
+   * A fresh database of its own: migrated, with the demo app's tables (empty) and the default
+   * bindings applied, or `bare`. Closed (and dropped) after the file.
+   */
+  fresh(options?: FreshOptions): Promise<SqlDb>;
+}
 
-async function freshPglite(): Promise<SqlDb> {
-  dump ??= new Blob([fs.readFileSync(inject('pgliteDumpPath'))]);
+const dumps = new Map<string, Blob>();
+
+async function freshPglite(options: FreshOptions = {}): Promise<SqlDb> {
+  const key = options.bare ? 'pgliteBareDumpPath' : 'pgliteDumpPath';
+  let dump = dumps.get(key);
+  if (!dump) {
+    dump = new Blob([fs.readFileSync(inject(key))]);
+    dumps.set(key, dump);
+  }
   return PgliteDb.fromDump(dump);
 }
 
 /** The URL of a new database cloned from the migrated template (real PostgreSQL only). */
-export async function freshPostgresUrl(): Promise<string> {
+export async function freshPostgresUrl(options: FreshOptions = {}): Promise<string> {
   const adminUrl = inject('pgAdminUrl');
-  const template = inject('pgTemplate');
-  const name = `cw_t_${template.split('_').pop()}_${randomBytes(5).toString('hex')}`;
+  const template = options.bare ? `${inject('pgTemplate')}_bare` : inject('pgTemplate');
+  const name = `cw_t_${inject('pgTemplate').split('_').pop()}_${randomBytes(5).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`create database ${name} template ${template}`);
@@ -37,8 +50,8 @@ export async function freshPostgresUrl(): Promise<string> {
   return url.toString();
 }
 
-async function freshPostgres(): Promise<SqlDb> {
-  return PostgresDb.connect(await freshPostgresUrl(), 4);
+async function freshPostgres(options: FreshOptions = {}): Promise<SqlDb> {
+  return PostgresDb.connect(await freshPostgresUrl(options), 4);
 }
 
 export const hasPostgres = () => inject('pgAdminUrl') !== '';
@@ -46,8 +59,8 @@ export const hasPostgres = () => inject('pgAdminUrl') !== '';
 export function engines(): Engine[] {
   const list: Engine[] = [];
   const open: SqlDb[] = [];
-  const track = (make: () => Promise<SqlDb>) => async () => {
-    const db = await make();
+  const track = (make: (o?: FreshOptions) => Promise<SqlDb>) => async (o?: FreshOptions) => {
+    const db = await make(o);
     open.push(db);
     return db;
   };

@@ -8,6 +8,8 @@ import { createLogger } from '../../src/lib/logger';
 import { LocalStorage } from '../../src/lib/storage/local';
 import type { Storage } from '../../src/lib/storage/types';
 import type { JobDeps } from '../../src/lib/cron/types';
+import { allFeaturesBound } from '../../src/lib/bindings/features';
+import { demoBindings } from '../../src/lib/bindings/spec';
 
 export interface CapturedLogs {
   lines: Record<string, unknown>[];
@@ -59,6 +61,8 @@ export function testDeps(db: Db, overrides: Partial<JobDeps> & { env?: Record<st
     config,
     log: overrides.log ?? log,
     now: overrides.now ?? (() => new Date()),
+    features: overrides.features ?? allFeaturesBound(),
+    bindings: overrides.bindings ?? demoBindings(),
   };
   return { deps, logs };
 }

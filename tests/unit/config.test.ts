@@ -39,9 +39,11 @@ describe('configuration', () => {
 
 describe('demo data', () => {
   it('is loaded by default on the embedded database only', () => {
-    expect(loadConfig({}).seedDemoData).toBe(true);
-    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h/db' }).seedDemoData).toBe(false);
-    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h/db', SEED_DEMO_DATA: 'true' }).seedDemoData).toBe(true);
-    expect(loadConfig({ SEED_DEMO_DATA: 'false' }).seedDemoData).toBe(false);
+    expect(loadConfig({}).demoApp).toBe('data');
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h/db' }).demoApp).toBe('off');
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h/db', SEED_DEMO_DATA: 'true' }).demoApp).toBe('data');
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h/db', DEMO_APP: 'tables' }).demoApp).toBe('tables');
+    expect(() => loadConfig({ DEMO_APP: 'yes' })).toThrow(/DEMO_APP: must be off, tables or data/);
+    expect(loadConfig({ SEED_DEMO_DATA: 'false' }).demoApp).toBe('off');
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { requireFeature } from '../bindings/features';
 import { scrubSecrets } from '../logger';
 import { AppError } from '../http/errors';
 import { createBudget } from './budget';
@@ -52,6 +53,8 @@ interface BeginRow {
  * after maxDuration + grace, and the next run marks the dead run failed.
  */
 export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, deps: JobDeps): Promise<RunOutcome> {
+  // A job of a feature that is switched off or not bound is refused before it takes a lease.
+  if (def.feature) requireFeature(deps.features, def.feature);
   const runId = randomUUID();
   const startedAt = deps.now();
   const t0 = performance.now();

@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import type { FeatureStates } from '../bindings/apply';
+import type { Bindings, FeatureName } from '../bindings/spec';
 import type { Config } from '../config';
 import type { Db } from '../db/types';
 import type { Logger } from '../logger';
@@ -37,6 +39,10 @@ export interface JobDeps {
   log: Logger;
   /** The clock; tests fix it. */
   now: () => Date;
+  /** Which features are switched on and bound to this database. */
+  features: FeatureStates;
+  /** The bindings (cronwarden.config.ts), for jobs that need more than the views give. */
+  bindings: Bindings;
 }
 
 export interface JobContext<I> extends JobDeps {
@@ -55,6 +61,8 @@ export interface JobDefinition<I = Record<string, unknown>> {
   input: z.ZodType<I, Record<string, string>>;
   /** Seconds the platform gives the route (the route's `maxDuration`). */
   maxDurationSeconds: number;
+  /** The feature whose tables the job works on: it runs only while that feature is bound. */
+  feature?: FeatureName;
   run(ctx: JobContext<I>): Promise<JobResult>;
 }
 

@@ -1,5 +1,5 @@
 import type { DbSettings } from '../config';
-import { migrate, SEED_FILE } from './migrator';
+import { migrate, type DemoMode } from './migrator';
 import { PgliteDb } from './pglite';
 import { PostgresDb } from './postgres';
 import { SupabaseDb } from './supabase';
@@ -10,21 +10,27 @@ export { isSqlDb } from './types';
 
 /**
  * Opens the configured database. On the embedded and postgres adapters the migrations are
- * applied here (and the demo seed when asked); on Supabase they are `supabase db push`'s job.
+ * applied here (and the demo app's tables and rows when asked); on Supabase they are
+ * `supabase db push`'s job.
  */
-export async function openDb(settings: DbSettings, options: { seed?: boolean } = {}): Promise<Db> {
+export async function openDb(settings: DbSettings, options: { demo?: DemoMode } = {}): Promise<Db> {
   switch (settings.driver) {
     case 'supabase':
       return SupabaseDb.connect(settings.url, settings.serviceRoleKey);
     case 'postgres': {
       const db = PostgresDb.connect(settings.url, settings.poolMax);
-      await migrate(db, { seedFile: options.seed ? SEED_FILE : null });
+      try {
+        await migrate(db, { demo: options.demo ?? 'off' });
+      } catch (err) {
+        await db.close().catch(() => {});
+        throw err;
+      }
       return db;
     }
     case 'pglite': {
       const db = await PgliteDb.open(settings.dataDir);
       try {
-        await migrate(db, { seedFile: options.seed ? SEED_FILE : null });
+        await migrate(db, { demo: options.demo ?? 'off' });
       } catch (err) {
         await db.close();
         throw err;

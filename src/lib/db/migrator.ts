@@ -5,10 +5,17 @@ import type { SqlDb } from './types';
 
 // Read at run time from the project folder (next start runs there); tracing must not follow them.
 export const MIGRATIONS_DIR = path.join(/*turbopackIgnore: true*/ process.cwd(), 'supabase', 'migrations');
-export const SEED_FILE = path.join(/*turbopackIgnore: true*/ process.cwd(), 'supabase', 'seed.sql');
+/** The demo app: its domain tables (applied only when asked) and its rows. */
+export const DEMO_SCHEMA_FILE = path.join(/*turbopackIgnore: true*/ process.cwd(), 'supabase', 'demo', 'schema.sql');
+export const DEMO_SEED_FILE = path.join(/*turbopackIgnore: true*/ process.cwd(), 'supabase', 'demo', 'seed.sql');
 
-const TABLE = 'cronwarden_migrations';
+/** Where applied migrations are recorded (the first release kept it in public). */
+const TABLE = 'cronwarden.migrations';
+const LEGACY_TABLE = 'public.cronwarden_migrations';
 const NAME = /^\d{14}_[a-z0-9_]+\.sql$/;
+
+/** off: our schema only (a team's database); tables: the demo app's tables, empty; data: with its rows. */
+export type DemoMode = 'off' | 'tables' | 'data';
 
 export interface MigrationFile {
   name: string;
@@ -32,14 +39,28 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/**
+ * Creates the record table in schema cronwarden, or moves the first release's record there
+ * (with its rows: those migrations stay applied and are never run again).
+ */
 async function ensureTable(db: SqlDb): Promise<void> {
-  await db.exec(
-    `create table if not exists ${TABLE} (
-       name text primary key,
-       checksum text not null,
-       applied_at timestamptz not null default now()
-     )`,
-  );
+  await db.transaction(async (tx) => {
+    await tx.query(`select pg_advisory_xact_lock(hashtext('cronwarden_migrations'))`);
+    await tx.exec(`create schema if not exists cronwarden`);
+    const [row] = await tx.query<{ legacy: boolean; current: boolean }>(
+      `select to_regclass('${LEGACY_TABLE}') is not null as legacy, to_regclass('${TABLE}') is not null as current`,
+    );
+    if (row.legacy && !row.current) {
+      await tx.exec(`alter table ${LEGACY_TABLE} set schema cronwarden; alter table cronwarden.cronwarden_migrations rename to migrations`);
+    }
+    await tx.exec(
+      `create table if not exists ${TABLE} (
+         name text primary key,
+         checksum text not null,
+         applied_at timestamptz not null default now()
+       )`,
+    );
+  });
 }
 
 export async function appliedMigrations(db: SqlDb): Promise<Map<string, string>> {
@@ -51,12 +72,13 @@ export async function appliedMigrations(db: SqlDb): Promise<Map<string, string>>
 /**
  * Applies every migration not yet recorded, in name order, each in its own transaction together
  * with its record, under an advisory lock so two processes starting at once apply it once.
- * The seed (demo data, written to be re-runnable) is applied when it is new or has changed.
+ * With `demo`, then the demo app's tables (and rows), each file written to be re-runnable and
+ * applied again when it changes. Returns what it applied.
  */
 export async function migrate(
   db: SqlDb,
-  options: { dir?: string; seedFile?: string | null } = {},
-): Promise<{ applied: string[]; seeded: boolean }> {
+  options: { dir?: string; demo?: DemoMode; demoSchemaFile?: string; demoSeedFile?: string } = {},
+): Promise<{ applied: string[]; demo: string[] }> {
   const files = readMigrations(options.dir);
   await ensureTable(db);
   const applied: string[] = [];
@@ -76,13 +98,16 @@ export async function migrate(
   for (const f of files) {
     if (await applyOnce(f.name, f.sql, f.checksum, false)) applied.push(f.name);
   }
-  let seeded = false;
-  const seedFile = options.seedFile === undefined ? null : options.seedFile;
-  if (seedFile && fs.existsSync(/*turbopackIgnore: true*/ seedFile)) {
-    const sql = fs.readFileSync(/*turbopackIgnore: true*/ seedFile, 'utf8');
-    seeded = await applyOnce('seed.sql', sql, sha256(sql), true);
+  const demo: string[] = [];
+  const mode = options.demo ?? 'off';
+  const demoFiles: [string, string][] = [];
+  if (mode !== 'off') demoFiles.push(['demo/schema.sql', options.demoSchemaFile ?? DEMO_SCHEMA_FILE]);
+  if (mode === 'data') demoFiles.push(['demo/seed.sql', options.demoSeedFile ?? DEMO_SEED_FILE]);
+  for (const [name, file] of demoFiles) {
+    const sql = fs.readFileSync(/*turbopackIgnore: true*/ file, 'utf8');
+    if (await applyOnce(name, sql, sha256(sql), true)) demo.push(name);
   }
-  return { applied, seeded };
+  return { applied, demo };
 }
 
 /** Names of migration files not yet applied (for /api/health). */

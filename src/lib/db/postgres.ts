@@ -14,8 +14,21 @@ export class PostgresDb implements SqlDb {
       // Dates and timestamps stay as the server's ISO text → Date parse, UTC throughout.
       connection: { TimeZone: 'UTC', application_name: 'cronwarden' },
       idle_timeout: 30,
+      // bigint (counts, bytes, milliseconds) as a number while it is exact, as PGlite does; the
+      // text otherwise (JSON has no bigint).
+      types: {
+        bigint: {
+          to: 20,
+          from: [20],
+          serialize: (v: unknown) => String(v),
+          parse: (v: string) => {
+            const n = Number(v);
+            return Number.isSafeInteger(n) ? n : v;
+          },
+        },
+      },
     });
-    return new PostgresDb(sql);
+    return new PostgresDb(sql as unknown as Sql);
   }
 
   async rpc<T = Row>(fn: string, args?: Record<string, unknown>): Promise<T[]> {

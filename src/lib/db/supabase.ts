@@ -1,6 +1,6 @@
 import { PostgrestClient } from '@supabase/postgrest-js';
 import type { Db, Row } from './types';
-import { toSqlParam } from './types';
+import { rpcTarget, toSqlParam } from './types';
 
 export class SupabaseRpcError extends Error {
   constructor(
@@ -14,7 +14,8 @@ export class SupabaseRpcError extends Error {
 }
 
 /**
- * The Db port over PostgREST: `db.rpc(fn, args)` is `POST /rest/v1/rpc/fn` with the args as JSON.
+ * The Db port over PostgREST: `db.rpc(fn, args)` is `POST /rest/v1/rpc/fn` with the args as JSON
+ * and `Content-Profile: cronwarden` (the schema must be exposed; see the README).
  * postgrest-js is the part of supabase-js that does this; the full client also starts realtime
  * (WebSocket), which Node 20 lacks and jobs do not need.
  */
@@ -37,7 +38,10 @@ export class SupabaseDb implements Db {
       // Dates as ISO text; arrays and objects stay JSON for PostgREST to map onto the parameter types.
       body[k] = v instanceof Date ? toSqlParam(v) : v;
     }
-    const { data, error } = await this.client.rpc(fn, body);
+    const { schema, name } = rpcTarget(fn);
+    // PostgREST serves a schema only when it is listed as exposed (Supabase: API settings ->
+    // Exposed schemas); the profile header picks it.
+    const { data, error } = await this.client.schema(schema).rpc(name, body);
     if (error) throw new SupabaseRpcError(fn, error.message, error.code);
     if (data === null || data === undefined) return [];
     return (Array.isArray(data) ? data : [data]) as T[];

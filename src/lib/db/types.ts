@@ -3,8 +3,9 @@ export type DbDriver = 'pglite' | 'postgres' | 'supabase';
 export type Row = Record<string, unknown>;
 
 /**
- * The port job code talks to: call a SQL function by name with named arguments and get its
- * rows back. Every adapter can serve it (PostgREST's /rpc, or `select * from fn(a => $1)`).
+ * The port job code talks to: call a SQL function of schema cronwarden by name with named
+ * arguments and get its rows back. Every adapter can serve it (PostgREST's /rpc with the
+ * cronwarden profile, or `select * from cronwarden.fn(a => $1)`).
  * Our SQL functions all `return table (...)` or `setof`, so the answer is always a row list.
  */
 export interface Db {
@@ -34,14 +35,28 @@ export function isSqlDb(db: Db): db is SqlDb {
 
 const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** `select * from fn(p_a => $1, ...)` with the values in order; names are checked, never quoted from input. */
+/** The schema our functions live in; `rpc` names are looked up there unless qualified. */
+export const RPC_SCHEMA = 'cronwarden';
+
+/**
+ * Splits `fn` or `schema.fn` into its schema (default: cronwarden) and name, both checked
+ * identifiers (never quoted from input). `public.trigger_manual_cleanup` reaches a seed's
+ * contract name in public.
+ */
+export function rpcTarget(fn: string): { schema: string; name: string } {
+  const [schema, name] = fn.includes('.') ? fn.split('.', 2) : [RPC_SCHEMA, fn];
+  if (!identifier.test(schema) || !identifier.test(name)) throw new Error(`Invalid SQL function name: ${fn}`);
+  return { schema, name };
+}
+
+/** `select * from cronwarden.fn(p_a => $1, ...)` with the values in order; names are checked, never quoted from input. */
 export function rpcStatement(fn: string, args: Record<string, unknown> = {}): { sql: string; params: unknown[] } {
-  if (!identifier.test(fn)) throw new Error(`Invalid SQL function name: ${fn}`);
+  const { schema, name } = rpcTarget(fn);
   const names = Object.keys(args).filter((k) => args[k] !== undefined);
   for (const n of names) if (!identifier.test(n)) throw new Error(`Invalid argument name for ${fn}: ${n}`);
   const params = names.map((n) => toSqlParam(args[n]));
   const list = names.map((n, i) => `${n} => $${i + 1}`).join(', ');
-  return { sql: `select * from ${fn}(${list})`, params };
+  return { sql: `select * from ${schema}.${name}(${list})`, params };
 }
 
 /**

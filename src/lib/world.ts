@@ -1,0 +1,34 @@
+import { bindFeatures } from './bindings/apply';
+import { getCronwardenConfig } from './bindings/load';
+import type { Bindings } from './bindings/spec';
+import type { Config } from './config';
+import type { JobDeps } from './cron/types';
+import { openDb } from './db';
+import type { DemoMode } from './db/migrator';
+import type { Db } from './db/types';
+import { createLogger, type Logger } from './logger';
+import { createStorage } from './storage';
+import type { Storage } from './storage/types';
+
+/**
+ * JobDeps for a process outside the Next server (scripts, the bench): the configured database
+ * opened (migrated; demo app only when asked), the bindings checked and applied as the app
+ * does, storage and a logger. Close the database when done.
+ */
+export async function openJobDeps(
+  config: Config,
+  options: { demo?: DemoMode; log?: Logger; storage?: Storage; db?: Db; bindings?: Bindings } = {},
+): Promise<JobDeps> {
+  const db = options.db ?? (await openDb(config.db, { demo: options.demo ?? 'off' }));
+  const bindings = options.bindings ?? getCronwardenConfig().bindings;
+  const { features } = await bindFeatures(db, bindings);
+  return {
+    db,
+    storage: options.storage ?? createStorage(config.storage),
+    config,
+    log: options.log ?? createLogger({ level: config.logLevel, secrets: config.secrets }),
+    now: () => new Date(),
+    features,
+    bindings,
+  };
+}
