@@ -159,7 +159,7 @@ try {
       p_created_at: minutesAgo(60 * 30), p_completed_at: minutesAgo(60 * 30), p_expires_at: minutesAgo(60 * 6),
     });
     const storage = createStorage(config.storage);
-    const dry = await exportFileCleanup({ db, storage, log, now: () => now }, { dryRun: true });
+    const dry = await exportFileCleanup({ db, storage, log, now: () => now, config }, { dryRun: true });
     assert(dry.total_found >= 1, 'the expired test export was not found');
     const [again] = await db.rpc<{ due_count: number }>('export_file_cleanup_preview', { p_claim_ttl_seconds: FILE_CLAIM_TTL_SECONDS, p_now: now });
     assert(Number(again.due_count) === dry.total_found, 'the dry run changed what is due');

@@ -169,8 +169,9 @@ $$;
 
 -- Which of p_paths a live row of a bound table still references (bound_storage_references),
 -- leaving out the rows of p_exclude_source whose keys are p_exclude_keys: the rows a job is
--- cleaning up right now. An object is removed only when none does. At most one row per path
--- and source, so the answer is never larger than the paths asked about.
+-- cleaning up right now. An object is removed only when none does. One row per path that is in
+-- use (with one source that uses it), so the answer is never larger than the question: PostgREST
+-- cuts larger answers at max-rows, and a cut answer here would lose a reference.
 create or replace function cronwarden.storage_paths_in_use(
   p_paths text[],
   p_exclude_source text default null,
@@ -181,18 +182,28 @@ set search_path = cronwarden, pg_temp
 as $$
 declare
   r record;
+  v_found text[] := '{}';
+  v_sources text[] := '{}';
+  v_path text;
 begin
   if coalesce(cardinality(p_paths), 0) = 0 then
     return;
   end if;
   for r in select * from bound_storage_references b order by b.source loop
-    return query execute format(
-      'select distinct x.%1$I::text, %2$L::text from %3$s x where x.%1$I = any($1) %4$s %5$s',
-      r.path_column, r.source, r.relation,
+    for v_path in execute format(
+      'select distinct x.%1$I::text from %2$s x where x.%1$I = any($1) %3$s %4$s',
+      r.path_column, r.relation,
       case when r.live_condition is not null then 'and (' || r.live_condition || ')' else '' end,
       case when r.source = p_exclude_source and r.key_column is not null
            then format('and not (x.%I::text = any($2))', r.key_column) else '' end)
-      using p_paths, coalesce(p_exclude_keys, '{}'::text[]);
+      using p_paths, coalesce(p_exclude_keys, '{}'::text[])
+    loop
+      if not (v_path = any (v_found)) then
+        v_found := v_found || v_path;
+        v_sources := v_sources || r.source::text;
+      end if;
+    end loop;
   end loop;
+  return query select f.p, f.s from unnest(v_found, v_sources) as f(p, s) order by f.p;
 end;
 $$;

@@ -1,3 +1,4 @@
+import type { FeatureStates } from '../bindings/apply';
 import type { Config } from '../config';
 import type { Budget } from '../cron/types';
 import type { Db } from '../db/types';
@@ -34,6 +35,8 @@ export interface EvaluateOptions {
    * evaluate job passes true with the full rule list; leave it off when evaluating a subset.
    */
   resolveUnknownRules?: boolean;
+  /** Which features are bound: rules of the others stay quiet (and their alerts resolve). */
+  features?: FeatureStates;
   /** A rule whose observe takes longer fails for this evaluation (default 20 s). */
   ruleTimeoutMs?: number;
   /** What one round of sends may take (default: the channels' 10 s timeout + 1 s). */
@@ -245,6 +248,13 @@ export async function evaluateAlerts(o: EvaluateOptions): Promise<EvaluationSumm
         for (const row of await resolveAbsent(db, rule.id, [], 'rule disabled by configuration', now, dryRun)) track(row, rule);
         continue;
       }
+      const feature = rule.feature ? o.features?.[rule.feature] : undefined;
+      if (feature && !feature.bound) {
+        summary.rules_disabled++;
+        const reason = feature.enabled ? `feature ${feature.feature} is not bound` : `feature ${feature.feature} is switched off`;
+        for (const row of await resolveAbsent(db, rule.id, [], reason, now, dryRun)) track(row, rule);
+        continue;
+      }
       const raw = await withTimeout(
         Promise.resolve().then(() => rule.observe({ db, config, now, log, dryRun })),
         o.ruleTimeoutMs ?? DEFAULT_RULE_TIMEOUT_MS,
@@ -268,6 +278,7 @@ export async function evaluateAlerts(o: EvaluateOptions): Promise<EvaluationSumm
           forSeconds: rule.forSeconds,
           now,
           dryRun,
+          reopenSeconds: config.alerts.repeatMinutes * 60,
         });
         track(row, rule);
       }

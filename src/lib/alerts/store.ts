@@ -89,6 +89,8 @@ export interface ObserveArgs {
   forSeconds: number;
   now: Date;
   dryRun?: boolean;
+  /** An alert that resolved less than this long ago fires again as the same alert (flapping). */
+  reopenSeconds?: number;
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -110,6 +112,7 @@ export async function observeAlert(db: Db, a: ObserveArgs): Promise<AlertRow> {
     p_for_seconds: Math.max(0, Math.round(a.forSeconds)),
     p_now: a.now,
     p_dry_run: a.dryRun ?? false,
+    p_reopen_seconds: Math.max(0, Math.round(a.reopenSeconds ?? 0)),
   });
   return alertRow(row);
 }

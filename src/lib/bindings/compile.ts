@@ -255,7 +255,7 @@ function compileExports(b: ExportsBinding, catalog: Catalog): FeatureCompilation
       statements,
       storageReferences: [{ source: 'exports', relation: 'cronwarden.exports', pathColumn: 'file_path', keyColumn: 'id', liveCondition: 'not is_expired' }],
       userTables: [],
-      settings: { table: b.table, partitioned: Boolean(t?.partitioned), created_at_column: b.columns.createdAt },
+      settings: { table: b.table, partitioned: Boolean(t?.partitioned), columns: b.columns, statuses: b.statuses },
     },
     b,
   );

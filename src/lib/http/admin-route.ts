@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { getApp, getJobDeps } from '../app';
+import { requireFeature } from '../bindings/features';
+import type { FeatureName } from '../bindings/spec';
 import type { Config } from '../config';
 import { secretsEqual } from '../cron/auth';
 import type { JobDeps } from '../cron/types';
@@ -21,12 +23,15 @@ export interface AdminRequest<Q> {
 export function adminGet<Q>(
   querySchema: z.ZodType<Q, Record<string, string>>,
   handler: (req: AdminRequest<Q>) => Promise<unknown>,
+  options: { feature?: FeatureName } = {},
 ): (request: Request) => Promise<Response> {
   return async (request) => {
     try {
       requireAdmin(request.headers, getApp().config);
       const query = parseOrThrow(querySchema, queryObject(new URL(request.url)));
       const deps = await getJobDeps();
+      // 503 FEATURE_NOT_BOUND / FEATURE_DISABLED when the feature cannot serve here.
+      if (options.feature) requireFeature(deps.features, options.feature);
       const out = await handler({ request, deps, query });
       return out instanceof Response ? out : jsonResponse(out);
     } catch (err) {

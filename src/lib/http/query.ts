@@ -49,6 +49,8 @@ export const q = {
       .enum(['1', '0', 'true', 'false'], { message: "must be one of 1, 0, true, false" })
       .transform((v) => v === '1' || v === 'true'),
   uuid: () => z.uuid({ message: 'must be a UUID' }),
+  /** A key of a team's table (uuid, bigint, text, ...): its type is checked by the database. */
+  key: () => z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, { message: 'must be an id (letters, digits, _ . : @ -; at most 128)' }),
 };
 
 export const dryRunParam = q.bool().optional();

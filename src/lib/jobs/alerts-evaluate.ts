@@ -31,7 +31,7 @@ export const alertsEvaluateJob = defineJob({
   description: 'Evaluate the alert rules and send alert notifications',
   input,
   maxDurationSeconds: 60,
-  async run({ db, config, log, dryRun, startedAt, budget }) {
+  async run({ db, config, log, dryRun, startedAt, budget, features }) {
     const channels = alertsEvaluateWiring.channels(config);
     const rules = alertsEvaluateWiring.rules();
     try {
@@ -45,6 +45,7 @@ export const alertsEvaluateJob = defineJob({
         dryRun,
         resolveUnknownRules: true,
         budget,
+        features,
       });
       const pruned = await pruneAlerts(db, { now: startedAt, dryRun });
       const errors: JobError[] = summary.rule_errors.map((e) => ({ subject: `rule:${e.rule_id}`, message: e.message }));

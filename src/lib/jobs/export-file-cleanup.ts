@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { q } from '../http/query';
+import { loopBatches } from '../cron/batches';
 import { defineJob, type Budget, type JobError, type JobResult } from '../cron/types';
 import type { Db } from '../db/types';
 import type { Logger } from '../logger';
+import type { Config } from '../config';
+import { removeUnreferencedObjects } from '../storage/guarded-remove';
 import { assertObjectPath, type Storage } from '../storage/types';
 
 /** Seed default for cleanupOldExports: files older than this many hours are removed. */
@@ -14,12 +17,15 @@ const MAX_DURATION_SECONDS = 300;
  * takes the row again. Longer than a run can last, so two live runs never share a row.
  */
 export const FILE_CLAIM_TTL_SECONDS = MAX_DURATION_SECONDS + 600;
+/** After this many failed attempts a row is set aside (with its reason) instead of being retried forever. */
+export const FILE_MAX_ATTEMPTS = 3;
 
 export interface FileCleanupDeps {
   db: Db;
   storage: Storage;
   log: Logger;
   now: () => Date;
+  config: Pick<Config, 'exports'>;
 }
 
 export interface FileCleanupOptions {
@@ -42,6 +48,10 @@ export interface FileCleanupResult extends JobResult {
   failed_count: number;
   /** Rows marked 'expired'. */
   logs_updated: number;
+  /** Rows marked expired whose file stays: another live row still references it. */
+  kept_shared_count: number;
+  /** Rows set aside after FILE_MAX_ATTEMPTS failed attempts (an alert says so). */
+  set_aside_count: number;
   freed_bytes: number;
   batches: number;
   partial: boolean;
@@ -54,6 +64,7 @@ interface ClaimedRow {
   export_id: string;
   file_path: string | null;
   file_size_bytes: number | string | null;
+  attempts: number;
 }
 
 /** Removes one export file; a file that is already gone counts as removed. */
@@ -87,11 +98,11 @@ async function cleanupFiles(
   const t0 = performance.now();
   const mode = retentionHours === null ? 'expired' : 'retention';
   const errors: JobError[] = [];
-  const totals = { total_found: 0, deleted_count: 0, failed_count: 0, logs_updated: 0, freed_bytes: 0, batches: 0 };
+  const totals = { total_found: 0, deleted_count: 0, failed_count: 0, logs_updated: 0, freed_bytes: 0, batches: 0, kept_shared_count: 0, set_aside_count: 0 };
   let partial = false;
 
   if (options.dryRun) {
-    const [p] = await db.rpc<{ due_count: number; due_bytes: number; with_file_count: number; claimed_count: number }>(
+    const [p] = await db.rpc<{ due_count: number; due_bytes: number; with_file_count: number; claimed_count: number; set_aside_count: number }>(
       'export_file_cleanup_preview',
       { p_retention_hours: retentionHours, p_claim_ttl_seconds: FILE_CLAIM_TTL_SECONDS, p_now: startedAt },
     );
@@ -102,6 +113,7 @@ async function cleanupFiles(
       retention_hours: retentionHours,
       ...totals,
       total_found: Number(p.due_count),
+      set_aside_count: Number(p.set_aside_count),
       would_delete_count: Number(p.with_file_count),
       would_free_bytes: Number(p.due_bytes),
       claimed_elsewhere: Number(p.claimed_count),
@@ -114,54 +126,40 @@ async function cleanupFiles(
     return result;
   }
 
-  let slowest = 0;
-  for (;;) {
-    if (options.budget && !options.budget.hasTimeFor(slowest * 2)) {
-      partial = true;
-      break;
-    }
-    const t = performance.now();
+  const loop = await loopBatches(options.budget, async () => {
     const claimed = await db.rpc<ClaimedRow>('export_claim_expired_files', {
       p_batch_size: batchSize,
       p_claim_ttl_seconds: FILE_CLAIM_TTL_SECONDS,
       p_retention_hours: retentionHours,
       p_now: startedAt,
     });
-    if (claimed.length === 0) break;
-    totals.batches++;
+    if (claimed.length === 0) return false;
     totals.total_found += claimed.length;
 
     const gone: string[] = [];
     const failed: { id: string; error: string }[] = [];
     const byPath = new Map<string, ClaimedRow[]>();
     for (const row of claimed) {
-      if (!row.file_path) {
-        gone.push(row.export_id); // nothing stored: nothing to remove
-        continue;
-      }
-      try {
-        assertObjectPath(row.file_path);
-      } catch (err) {
-        failed.push({ id: row.export_id, error: (err as Error).message });
-        continue;
-      }
-      byPath.set(row.file_path, [...(byPath.get(row.file_path) ?? []), row]);
+      if (!row.file_path) gone.push(row.export_id); // nothing stored: nothing to remove
+      else byPath.set(row.file_path, [...(byPath.get(row.file_path) ?? []), row]);
     }
-    const paths = [...byPath.keys()];
-    let removed = new Set<string>();
-    const failedPaths = new Map<string, string>();
-    if (paths.length > 0) {
-      try {
-        const res = await storage.remove(paths);
-        removed = new Set(res.removed);
-        for (const f of res.failed) failedPaths.set(f.path, f.error);
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        for (const p of paths) failedPaths.set(p, message);
-      }
-    }
+    const outcome = await removeUnreferencedObjects(db, storage, [...byPath.keys()], {
+      archivePrefix: deps.config.exports.archivePrefix,
+      exclude: { source: 'exports', keys: claimed.map((c) => c.export_id) },
+    });
+    const removed = new Set(outcome.removed);
+    const failedPaths = new Map(outcome.failed.map((f) => [f.path, f.error]));
+    const kept = new Map(outcome.kept.map((k) => [k.path, k]));
     for (const [path, rows] of byPath) {
-      if (removed.has(path) && !failedPaths.has(path)) {
+      const k = kept.get(path);
+      if (k?.reason === 'referenced') {
+        // Another live row still needs the object: these rows give it up, the object stays.
+        totals.kept_shared_count += rows.length;
+        for (const r of rows) gone.push(r.export_id);
+      } else if (k) {
+        const error = k.reason === 'archive' ? 'the path lies under the archive prefix; archives are never removed' : 'invalid object path';
+        for (const r of rows) failed.push({ id: r.export_id, error });
+      } else if (removed.has(path) && !failedPaths.has(path)) {
         totals.deleted_count++;
         for (const r of rows) {
           gone.push(r.export_id);
@@ -175,20 +173,26 @@ async function cleanupFiles(
     for (const f of failed) {
       const row = claimed.find((c) => c.export_id === f.id);
       errors.push({ subject: row?.file_path ?? f.id, message: f.error });
-      log.warn({ type: 'export_file_delete_failed', export_id: f.id, file_path: row?.file_path, error: f.error }, 'export file not removed');
+      log.warn({ type: 'export_file_delete_failed', export_id: f.id, file_path: row?.file_path, attempts: row?.attempts, error: f.error }, 'export file not removed');
     }
     totals.failed_count += failed.length;
 
-    const [fin] = await db.rpc<{ logs_updated: number; failures_recorded: number }>('export_finish_file_cleanup', {
+    const [fin] = await db.rpc<{ logs_updated: number; failures_recorded: number; set_aside: number }>('export_finish_file_cleanup', {
       p_gone_ids: gone,
       p_failed_ids: failed.map((f) => f.id),
       p_failed_errors: failed.map((f) => f.error),
       p_now: startedAt,
+      p_max_attempts: FILE_MAX_ATTEMPTS,
     });
     totals.logs_updated += Number(fin.logs_updated);
-    slowest = Math.max(slowest, performance.now() - t);
-    if (claimed.length < batchSize) break;
-  }
+    totals.set_aside_count += Number(fin.set_aside);
+    if (Number(fin.set_aside) > 0) {
+      log.error({ type: 'export_file_set_aside', count: Number(fin.set_aside) }, `export rows set aside after ${FILE_MAX_ATTEMPTS} failed attempts`);
+    }
+    return claimed.length >= batchSize;
+  });
+  totals.batches = loop.batches;
+  partial = !loop.finished;
 
   const duration_ms = Math.round(performance.now() - t0);
   const result: FileCleanupResult = {
@@ -244,8 +248,9 @@ export const exportFileCleanupJob = defineJob({
   description: 'Remove expired export files from storage and mark their exports expired',
   input,
   maxDurationSeconds: MAX_DURATION_SECONDS,
-  async run({ db, storage, log, now, input, dryRun, startedAt, budget }) {
-    const deps = { db, storage, log, now };
+  feature: 'exports',
+  async run({ db, storage, log, now, config, input, dryRun, startedAt, budget }) {
+    const deps = { db, storage, log, now, config };
     const options = { dryRun, batchSize: input.batchSize, budget, startedAt };
     return input.retentionHours === undefined
       ? exportFileCleanup(deps, options)

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import type { Config } from '../config';
+import { AppError } from '../http/errors';
 import { defineJob, type Budget, type JobError, type JobResult } from '../cron/types';
 import type { Db } from '../db/types';
 import { q } from '../http/query';
@@ -394,14 +395,14 @@ export function cleanupUserExportLogs(
   userId: string,
   options: Omit<LogCleanupOptions, 'userId'> = {},
 ): Promise<LogCleanupResult> {
-  if (!z.uuid().safeParse(userId).success) throw new RangeError('cleanupUserExportLogs: userId must be a UUID');
+  if (!q.key().safeParse(userId).success) throw new RangeError('cleanupUserExportLogs: userId must be an id');
   return exportLogCleanup(deps, { ...options, userId });
 }
 
 const input = z.strictObject({
   retentionDays: q.int(1, 3650).optional(),
   batchSize: q.int(1, 50_000).optional(),
-  userId: q.uuid().optional(),
+  userId: q.key().optional(),
 });
 
 export const exportLogCleanupJob = defineJob({
@@ -409,10 +410,19 @@ export const exportLogCleanupJob = defineJob({
   description: 'Delete export logs older than EXPORT_LOG_RETENTION_DAYS (archiving them first when enabled)',
   input,
   maxDurationSeconds: 300,
+  feature: 'exports',
   async run({ db, storage, log, now, config, input, dryRun, startedAt, budget }) {
-    return exportLogCleanup(
-      { db, storage, log, now, config },
-      { retentionDays: input.retentionDays, batchSize: input.batchSize, userId: input.userId, dryRun, budget, startedAt },
-    );
+    try {
+      return await exportLogCleanup(
+        { db, storage, log, now, config },
+        { retentionDays: input.retentionDays, batchSize: input.batchSize, userId: input.userId, dryRun, budget, startedAt },
+      );
+    } catch (err) {
+      // A userId that is not of the bound user column's type (22P02 from cast_keys).
+      if (input.userId && (err as { code?: string }).code === '22P02') {
+        throw new AppError(400, 'INVALID_PARAMETER', `Invalid query parameter 'userId': not an id of the bound exports table's user column.`, { parameter: 'userId' });
+      }
+      throw err;
+    }
   },
 });

@@ -20,6 +20,7 @@ export const exportMetricsAggregateJob = defineJob({
   description: 'Roll export metrics into hourly rows and check the export failure rate',
   input,
   maxDurationSeconds: 60,
+  feature: 'exports',
   async run({ db, log, config, input, dryRun, startedAt }) {
     const lookbackHours = input.lookbackHours ?? 48;
     const [roll] = await db.rpc<{

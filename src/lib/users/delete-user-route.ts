@@ -1,4 +1,5 @@
 import { getApp, getJobDeps } from '../app';
+import { requireFeature } from '../bindings/features';
 import { checkBearer } from '../cron/auth';
 import { failureResponse } from '../cron/route';
 import { AppError, errorResponse, jsonResponse } from '../http/errors';
@@ -20,6 +21,7 @@ export async function handleDeleteUser(request: Request, userId: string): Promis
       throw new AppError(400, 'UNKNOWN_PARAMETER', 'This endpoint takes no query parameters.');
     }
     const deps = await getJobDeps();
+    requireFeature(deps.features, 'userDeletion');
     const result = await deleteUser(
       { ...deps, secrets: deps.config.secrets },
       userId,

@@ -10,6 +10,7 @@ export const EXPORT_FAILURE_WINDOW_MINUTES = 60;
  */
 export const exportFailureRateRule: AlertRule = {
   id: 'exports.failure_rate_high',
+  feature: 'exports',
   title: 'Export failure rate above threshold',
   severity: 'HIGH',
   responseSla: '1 hour',
@@ -46,4 +47,29 @@ export const exportFailureRateRule: AlertRule = {
   },
 };
 
-export const exportRules: AlertRule[] = [exportFailureRateRule];
+/**
+ * Export rows that file cleanup set aside after FILE_MAX_ATTEMPTS failed attempts (an invalid
+ * path, a path under the archive prefix, storage refusing the object): their files stay and
+ * their rows are never retained until someone looks.
+ */
+export const exportFilesSetAsideRule: AlertRule = {
+  id: 'exports.files_set_aside',
+  feature: 'exports',
+  title: 'Export files set aside by file cleanup',
+  severity: 'MEDIUM',
+  responseSla: '1 business day',
+  threshold: 0,
+  comparison: 'gt',
+  forSeconds: 0,
+  runbook:
+    'export-file-cleanup tried to remove these exports\' files three times and failed each time, so it set the rows aside ' +
+    '(their reason is in the alert\'s details and in the `export_file_delete_failed` log lines). Fix the cause (an invalid ' +
+    'or misplaced file_path, a path under the archive prefix, storage permissions), then release the rows so the next run ' +
+    'takes them again: `select * from cronwarden.export_file_claim_release(array[\'<export id>\', ...])`.',
+  async observe({ db }) {
+    const [row] = await db.rpc<{ set_aside_count: number; samples: unknown[] }>('export_file_set_aside', { p_limit: 20 });
+    return [{ subject: 'global', value: Number(row?.set_aside_count ?? 0), details: { samples: row?.samples ?? [] } }];
+  },
+};
+
+export const exportRules: AlertRule[] = [exportFailureRateRule, exportFilesSetAsideRule];

@@ -15,7 +15,7 @@ const handlers = Object.fromEntries(
         const now = deps.now();
         const out = await def.run({ db: deps.db, config: deps.config, now }, query);
         return { success: true, query: name, description: def.description, ...out, timestamp: now.toISOString() };
-      }),
+      }, { feature: 'drafts' }),
     ];
   }),
 ) as Record<DraftQueryName, (request: Request) => Promise<Response>>;

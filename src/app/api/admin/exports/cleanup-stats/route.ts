@@ -9,4 +9,4 @@ export const dynamic = 'force-dynamic';
 export const GET = adminGet(z.strictObject({ retentionDays: q.int(1, 3650).optional() }), async ({ deps, query }) => {
   const stats = await exportCleanupStatsReport(deps, query.retentionDays);
   return { success: true, ...stats, timestamp: deps.now().toISOString() };
-});
+}, { feature: 'exports' });

@@ -9,4 +9,4 @@ export const dynamic = 'force-dynamic';
 export const GET = adminGet(z.strictObject({ hours: q.int(1, 720).optional() }), async ({ deps, query }) => {
   const report = await exportMetricsReport(deps, query.hours ?? 24);
   return { success: true, ...report, timestamp: report.to };
-});
+}, { feature: 'exports' });

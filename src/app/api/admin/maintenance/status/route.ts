@@ -7,4 +7,4 @@ export const dynamic = 'force-dynamic';
 export const GET = adminGet(z.strictObject({}), async ({ deps }) => {
   const now = deps.now();
   return { success: true, result: await readMaintenanceStatus(deps.db, now), timestamp: now.toISOString() };
-});
+}, { feature: 'imports' });

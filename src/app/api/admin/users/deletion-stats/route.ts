@@ -21,4 +21,4 @@ export const GET = adminGet(query, async ({ deps, query }) => {
     errorRateSeries(deps.db, { hours: query.hours ?? 24, now }),
   ]);
   return { success: true, result: { stats, error_rate_series: series }, timestamp: now.toISOString() };
-});
+}, { feature: 'userDeletion' });
