@@ -22,7 +22,7 @@ const TOP_USERS = 50;
 async function seedMetrics(db: SqlDb, n: number): Promise<void> {
   const stepMs = (TO.getTime() - FROM.getTime()) / n;
   await db.query(
-    `insert into export_metrics (export_id, user_id, format, status, duration_ms, file_size_bytes, conversation_count,
+    `insert into cronwarden.export_metrics (export_id, user_id, format, status, duration_ms, file_size_bytes, conversation_count,
                                  count_range, error_type, error_message, created_at)
      select gen_random_uuid(),
             ('00000000-0000-4000-8000-' || lpad(((h.a % 10000) * (h.b % 10000) / 10000)::text, 12, '0'))::uuid,
@@ -98,7 +98,7 @@ function fromService(a: AggregatedMetrics): Figures {
 const BARE = `
 with m as materialized (
   select format, status, duration_ms, file_size_bytes, count_range, user_id, created_at
-    from export_metrics
+    from cronwarden.export_metrics
    where created_at >= $1 and created_at < $2
 ),
 s as (
@@ -210,7 +210,7 @@ async function naive(db: SqlDb): Promise<{ figures: Figures; pages: number }> {
   for (;;) {
     const page = await db.query<MetricRow>(
       `select export_id, user_id, format, status, duration_ms, file_size_bytes, count_range, created_at
-         from export_metrics
+         from cronwarden.export_metrics
         where created_at >= $1 and created_at < $2 and created_at >= $3 and (created_at, export_id) > ($3, $4::uuid)
         order by created_at, export_id
         limit ${NAIVE_PAGE}`,

@@ -514,18 +514,16 @@ language plpgsql stable
 set search_path = cronwarden, pg_temp
 as $$
 #variable_conflict use_column
-declare
-  v_user exports.user_id%type := (cast_keys((null::exports).user_id, array[p_user_id]))[1];
 begin
   return query
     with old as (
       select e.is_completed, e.file_path, e.created_at, pg_column_size(e.row_json) as bytes
         from exports e
        where e.created_at < p_now - make_interval(days => p_retention_days)
-         and (p_user_id is null or e.user_id = v_user)
+         and (p_user_id is null or e.user_id = any (cast_keys((null::exports).user_id, array[p_user_id])))
     )
     select p_now - make_interval(days => p_retention_days),
-           (select count(*) from exports e where p_user_id is null or e.user_id = v_user),
+           (select count(*) from exports e where p_user_id is null or e.user_id = any (cast_keys((null::exports).user_id, array[p_user_id]))),
            count(*) filter (where not (o.is_completed and o.file_path is not null)),
            coalesce(sum(o.bytes) filter (where not (o.is_completed and o.file_path is not null)), 0)::double precision,
            count(*) filter (where o.is_completed and o.file_path is not null),
@@ -563,7 +561,6 @@ as $$
 declare
   v_cutoff timestamptz := p_now - make_interval(days => p_retention_days);
   v_from timestamptz := coalesce(p_after - interval '1 millisecond', '-infinity');
-  v_user exports.user_id%type := (cast_keys((null::exports).user_id, array[p_user_id]))[1];
   v_first timestamptz;
   v_upper timestamptz;
   v_n integer;
@@ -582,11 +579,11 @@ begin
      order by x.created_at offset p_batch_size limit 1;
   else
     select x.created_at into v_first from exports x
-     where x.user_id = v_user and x.created_at >= v_from and x.created_at < v_cutoff
+     where x.user_id = any (cast_keys((null::exports).user_id, array[p_user_id])) and x.created_at >= v_from and x.created_at < v_cutoff
        and not (x.is_completed and x.file_path is not null)
      order by x.created_at limit 1;
     select x.created_at into v_upper from exports x
-     where x.user_id = v_user and x.created_at >= v_first and x.created_at < v_cutoff
+     where x.user_id = any (cast_keys((null::exports).user_id, array[p_user_id])) and x.created_at >= v_first and x.created_at < v_cutoff
      order by x.created_at offset p_batch_size limit 1;
   end if;
   if v_first is null then
@@ -601,7 +598,7 @@ begin
        select x.id from exports x
         where x.created_at = v_first
           and not (x.is_completed and x.file_path is not null)
-          and (p_user_id is null or x.user_id = v_user)
+          and (p_user_id is null or x.user_id = any (cast_keys((null::exports).user_id, array[p_user_id])))
         limit p_batch_size))
        and l.created_at = v_first
        and not (l.is_completed and l.file_path is not null);
@@ -617,7 +614,7 @@ begin
        and not (l.is_completed and l.file_path is not null);
   else
     delete from exports l
-     where l.user_id = v_user
+     where l.user_id = any (cast_keys((null::exports).user_id, array[p_user_id]))
        and l.created_at >= v_first and l.created_at < coalesce(v_upper, v_cutoff)
        and not (l.is_completed and l.file_path is not null);
   end if;
@@ -645,15 +642,13 @@ language plpgsql stable
 set search_path = cronwarden, pg_temp
 as $$
 #variable_conflict use_column
-declare
-  v_user exports.user_id%type := (cast_keys((null::exports).user_id, array[p_user_id]))[1];
 begin
   return query
     with batch as (
       select e.id, e.created_at, e.row_json from exports e
        where e.created_at < p_now - make_interval(days => p_retention_days)
          and not (e.is_completed and e.file_path is not null)
-         and (p_user_id is null or e.user_id = v_user)
+         and (p_user_id is null or e.user_id = any (cast_keys((null::exports).user_id, array[p_user_id])))
        order by e.created_at, e.id
        limit greatest(p_batch_size, 1)
     )
@@ -719,7 +714,6 @@ set search_path = cronwarden, pg_temp
 as $$
 #variable_conflict use_column
 declare
-  v_user exports.user_id%type := (cast_keys((null::exports).user_id, array[p_user_id]))[1];
   v_key text;
   v_ids text[];
 begin
@@ -734,7 +728,7 @@ begin
        where e.id = any (cast_keys((null::exports).id, v_ids))
          and e.created_at < p_now - make_interval(days => p_retention_days)
          and not (e.is_completed and e.file_path is not null)
-         and (p_user_id is null or e.user_id = v_user)
+         and (p_user_id is null or e.user_id = any (cast_keys((null::exports).user_id, array[p_user_id])))
     )
     select v_key,
            coalesce((select array_agg(b.id::text order by b.created_at, b.id) from batch b), '{}'),

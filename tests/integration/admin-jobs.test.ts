@@ -18,7 +18,7 @@ async function insertRun(
 ) {
   const started = new Date(r.started);
   await db.query(
-    `insert into cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, trigger, input, result, rows_affected, error)
+    `insert into cronwarden.cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, trigger, input, result, rows_affected, error)
      values ($1, $2, $3, $4, $5, $6, $7, 'scheduler', '{}'::jsonb, $8::jsonb, $9, $10)`,
     [
       r.id,

@@ -90,7 +90,7 @@ describeEngines('admin alert endpoints', (engine) => {
     expect(streamed.status).toBe(413);
     expect(sent).toBeLessThan(8);
 
-    const rows = await db.query<{ rule_id: string }>(`select rule_id from alert_silences order by rule_id`);
+    const rows = await db.query<{ rule_id: string }>(`select rule_id from cronwarden.alert_silences order by rule_id`);
     expect(rows.map((r) => r.rule_id)).toEqual(['jobs.failing', 'jobs.stalled']);
   });
 

@@ -64,7 +64,7 @@ const counts = () => ({
 
 async function notificationRows(db: SqlDb) {
   return db.query<{ channel: string; kind: string; ok: boolean; error: string | null; sent_at: Date }>(
-    `select channel, kind, ok, error, sent_at from alert_notifications order by sent_at, channel`,
+    `select channel, kind, ok, error, sent_at from cronwarden.alert_notifications order by sent_at, channel`,
   );
 }
 
@@ -142,7 +142,7 @@ describeEngines('alert engine', (engine) => {
     expect(counts()).toEqual({ slack: 3, webhook: 3, pagerduty: 3, email: 3 });
 
     const alerts = await db.query<{ state: string; opened_at: Date; resolved_at: Date; notify_pending: boolean }>(
-      `select state, opened_at, resolved_at, notify_pending from alerts`,
+      `select state, opened_at, resolved_at, notify_pending from cronwarden.alerts`,
     );
     expect(alerts).toEqual([{ state: 'resolved', opened_at: T0, resolved_at: at(70), notify_pending: false }]);
     const rows = await notificationRows(db);
@@ -189,7 +189,7 @@ describeEngines('alert engine', (engine) => {
     expect(rx.of('webhook').map((d) => d.body.alert.subject)).toEqual(['steady']);
 
     const rows = await db.query<{ subject: string; state: string; first_seen: Date; opened_at: Date | null }>(
-      `select subject, state, first_seen, opened_at from alerts order by subject`,
+      `select subject, state, first_seen, opened_at from cronwarden.alerts order by subject`,
     );
     expect(rows).toEqual([
       { subject: 'blip', state: 'resolved', first_seen: T0, opened_at: null },
@@ -274,7 +274,7 @@ describeEngines('alert engine', (engine) => {
     expect(failed.map((r) => r.channel).sort()).toEqual(['pagerduty', 'webhook']);
     expect(failed.find((r) => r.channel === 'webhook')?.error).toContain('HTTP 500');
     expect(failed.find((r) => r.channel === 'pagerduty')?.error).toContain('no answer within 1500 ms');
-    const [pending] = await db.query<{ notify_pending: boolean; last_notified_at: Date }>(`select notify_pending, last_notified_at from alerts`);
+    const [pending] = await db.query<{ notify_pending: boolean; last_notified_at: Date }>(`select notify_pending, last_notified_at from cronwarden.alerts`);
     expect(pending).toEqual({ notify_pending: true, last_notified_at: T0 });
     expect(logs.ofType('alert_notification').filter((l) => l.ok === false).map((l) => l.channel).sort()).toEqual(['pagerduty', 'webhook']);
 
@@ -292,7 +292,7 @@ describeEngines('alert engine', (engine) => {
 
     // Delivered everywhere: the round is closed, nothing more until the repeat is due.
     expect((await evaluate(at(15), [rule])).notifications.sent).toBe(0);
-    const [done] = await db.query<{ notify_pending: boolean }>(`select notify_pending from alerts`);
+    const [done] = await db.query<{ notify_pending: boolean }>(`select notify_pending from cronwarden.alerts`);
     expect(done.notify_pending).toBe(false);
 
     // An SMTP server refusing the message is a failure like any other.
@@ -320,7 +320,7 @@ describeEngines('alert engine', (engine) => {
     expect(s.rules_evaluated).toBe(1);
     expect(s.transitions).toMatchObject({ opened: 1, resolved: 0 });
     expect(logs.ofType('alert_rule_failed')).toHaveLength(1);
-    const states = await db.query<{ rule_id: string; state: string }>(`select rule_id, state from alerts order by rule_id`);
+    const states = await db.query<{ rule_id: string; state: string }>(`select rule_id, state from cronwarden.alerts order by rule_id`);
     expect(states).toEqual([
       { rule_id: 'test.flaky', state: 'open' },
       { rule_id: 'test.good', state: 'open' },
@@ -338,7 +338,7 @@ describeEngines('alert engine', (engine) => {
     expect(s2.rule_errors[0].message).toContain('subject a: value NaN is not a finite number');
     // 'a' reported a bad value: kept as it was, not resolved as "no longer observed".
     const flakyRows = await db.query<{ subject: string; state: string }>(
-      `select subject, state from alerts where rule_id = 'test.flaky' order by subject`,
+      `select subject, state from cronwarden.alerts where rule_id = 'test.flaky' order by subject`,
     );
     expect(flakyRows).toEqual([
       { subject: 'a', state: 'open' },
@@ -369,7 +369,7 @@ describeEngines('alert engine', (engine) => {
     expect(s.transitions).toMatchObject({ updated: 1, resolved: 3 });
     expect(s.notifications.sent).toBe(12);
     const rows = await db.query<{ rule_id: string; subject: string; state: string; reason: string | null }>(
-      `select rule_id, subject, state, details->>'resolved_reason' as reason from alerts order by rule_id, subject`,
+      `select rule_id, subject, state, details->>'resolved_reason' as reason from cronwarden.alerts order by rule_id, subject`,
     );
     expect(rows).toEqual([
       { rule_id: 'test.optional', subject: 'global', state: 'resolved', reason: 'rule disabled by configuration' },
@@ -389,7 +389,7 @@ describeEngines('alert engine', (engine) => {
 
     const dry = await evaluate(T0, [low.rule, high.rule], { dryRun: true });
     expect(dry).toMatchObject({ dry_run: true, transitions: { opened: 2 }, notifications: { sent: 0 }, open_alerts: 0 });
-    expect(await db.query(`select id from alerts`)).toEqual([]);
+    expect(await db.query(`select id from cronwarden.alerts`)).toEqual([]);
     expect(counts()).toEqual({ slack: 0, webhook: 0, pagerduty: 0, email: 0 });
 
     const s = await evaluate(T0, [low.rule, high.rule]);
@@ -439,7 +439,7 @@ describeEngines('alert engine', (engine) => {
       expect(dry.kind).toBe('finished');
       if (dry.kind !== 'finished') return;
       expect(dry.result).toMatchObject({ status: 'succeeded', dry_run: true, rows_affected: 0, transitions: { opened: 1 } });
-      expect(await db.query(`select id from alerts`)).toEqual([]);
+      expect(await db.query(`select id from cronwarden.alerts`)).toEqual([]);
 
       const out = await runJob(alertsEvaluateJob, { input: {}, dryRun: false }, deps);
       expect(out.kind).toBe('finished');
@@ -455,7 +455,7 @@ describeEngines('alert engine', (engine) => {
         errors: [{ subject: 'rule:test.job_broken', message: 'cannot observe' }],
       });
       const [run] = await db.query<{ status: string; rows_affected: string | number }>(
-        `select status, rows_affected from cron_job_runs where job = 'alerts-evaluate' and not dry_run`,
+        `select status, rows_affected from cronwarden.cron_job_runs where job = 'alerts-evaluate' and not dry_run`,
       );
       expect(run.status).toBe('succeeded');
       expect(Number(run.rows_affected)).toBe(1);

@@ -22,7 +22,7 @@ interface RunFixture {
 
 async function insertRun(db: SqlDb, r: RunFixture): Promise<string> {
   const [row] = await db.query<{ id: string }>(
-    `insert into cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, error)
+    `insert into cronwarden.cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, error)
      values (gen_random_uuid(), $1, $2, $3, $4,
              case when $4::timestamptz is null then null else (extract(epoch from ($4::timestamptz - $3::timestamptz)) * 1000)::integer end,
              $5, $6)
@@ -161,14 +161,14 @@ describeEngines('job alert rules', (engine) => {
     const db = await engine.fresh();
     const overran = rule(createJobRules({ crons: () => [] }), 'jobs.overran');
     const expiredRun = await insertRun(db, { job: 'over-job', status: 'running', started: '2026-11-20T11:50:00Z' });
-    await db.query(`insert into cron_job_leases (job, run_id, acquired_at, expires_at) values ($1, $2, $3, $4)`, [
+    await db.query(`insert into cronwarden.cron_job_leases (job, run_id, acquired_at, expires_at) values ($1, $2, $3, $4)`, [
       'over-job',
       expiredRun,
       iso('2026-11-20T11:50:00Z'),
       iso('2026-11-20T11:59:00Z'),
     ]);
     const liveRun = await insertRun(db, { job: 'live-job', status: 'running', started: '2026-11-20T11:58:00Z' });
-    await db.query(`insert into cron_job_leases (job, run_id, acquired_at, expires_at) values ($1, $2, $3, $4)`, [
+    await db.query(`insert into cronwarden.cron_job_leases (job, run_id, acquired_at, expires_at) values ($1, $2, $3, $4)`, [
       'live-job',
       liveRun,
       iso('2026-11-20T11:58:00Z'),
@@ -186,7 +186,7 @@ describeEngines('job alert rules', (engine) => {
 
     const statuses = async () =>
       Object.fromEntries(
-        (await db.query<{ id: string; status: string }>(`select id, status from cron_job_runs where id = any($1::uuid[])`, [[expiredRun, liveRun, orphanRun]])).map(
+        (await db.query<{ id: string; status: string }>(`select id, status from cronwarden.cron_job_runs where id = any($1::uuid[])`, [[expiredRun, liveRun, orphanRun]])).map(
           (r) => [r.id, r.status],
         ),
       );
@@ -202,7 +202,7 @@ describeEngines('job alert rules', (engine) => {
     expect(obs['over-job'].details).toMatchObject({ marked_now: [expiredRun], last_run_id: expiredRun });
     expect(await statuses()).toEqual({ [expiredRun]: 'failed', [liveRun]: 'running', [orphanRun]: 'failed' });
     const [marked] = await db.query<{ finished_at: Date; duration_ms: number; error: string; overran: boolean }>(
-      `select finished_at, duration_ms, error, (result->>'overran')::boolean as overran from cron_job_runs where id = $1`,
+      `select finished_at, duration_ms, error, (result->>'overran')::boolean as overran from cronwarden.cron_job_runs where id = $1`,
       [expiredRun],
     );
     expect(marked).toEqual({

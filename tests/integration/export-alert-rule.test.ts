@@ -32,7 +32,7 @@ async function openAlerts(db: SqlDb, env: Record<string, string>) {
   const { deps } = testDeps(db, { env });
   await evaluateAlerts({ db, config: deps.config, log: deps.log, now: NOW, rules: exportRules, channels: [] });
   return db.query<{ threshold: number; state: string }>(
-    `select threshold, state from alerts where rule_id = 'exports.failure_rate_high' and state = 'open'`,
+    `select threshold, state from cronwarden.alerts where rule_id = 'exports.failure_rate_high' and state = 'open'`,
   );
 }
 

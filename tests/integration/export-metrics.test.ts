@@ -113,7 +113,7 @@ describeEngines('export metrics', (engine) => {
     ];
     const { logs } = await logAll(db, metrics);
     const rows = await db.query<{ export_id: string; count_range: string; status: string; error_type: string | null }>(
-      `select export_id, count_range, status, error_type from export_metrics order by export_id`,
+      `select export_id, count_range, status, error_type from cronwarden.export_metrics order by export_id`,
     );
     expect(rows.map((r) => r.count_range)).toEqual(['small', 'medium', 'medium', 'large']);
     const lines = logs.ofType('export_metric');
@@ -135,7 +135,7 @@ describeEngines('export metrics', (engine) => {
     const { service } = await logAll(db, []);
     await service.logExportMetric({ ...metrics[3], status: 'completed', file_size_bytes: 77, error_type: null, error_message: null });
     const again = await db.query<{ n: number; status: string }>(
-      `select count(*)::integer as n, max(status) as status from export_metrics where export_id = $1`,
+      `select count(*)::integer as n, max(status) as status from cronwarden.export_metrics where export_id = $1`,
       [metrics[3].export_id],
     );
     expect(again[0]).toEqual({ n: 1, status: 'completed' });
@@ -289,7 +289,7 @@ describeEngines('export metrics', (engine) => {
     expect(() => testConfig({ EXPORT_FAILURE_RATE_THRESHOLD: '10' })).toThrow(/EXPORT_FAILURE_RATE_THRESHOLD/);
   });
 
-  it('rolls completed hours into export_metrics_hourly idempotently and checks the failure rate', async () => {
+  it('rolls completed hours into cronwarden.export_metrics_hourly idempotently and checks the failure rate', async () => {
     const db = await engine.fresh();
     const all = fixture();
     await logAll(db, all);
@@ -361,7 +361,7 @@ describeEngines('export metrics', (engine) => {
     const sameCell = done.filter(
       (m) => m.format === victim.format && Math.floor(m.timestamp.getTime() / 3600_000) === Math.floor(victim.timestamp.getTime() / 3600_000),
     );
-    await db.query(`delete from export_metrics where export_id = any($1::uuid[])`, [sameCell.map((m) => m.export_id)]);
+    await db.query(`delete from cronwarden.export_metrics where export_id = any($1::uuid[])`, [sameCell.map((m) => m.export_id)]);
     const third = await runJob(exportMetricsAggregateJob, { input: { lookbackHours: 48 }, dryRun: false }, deps);
     expect(third.kind === 'finished' && third.result).toMatchObject({ rows_upserted: expected.length - 1, rows_removed: 1 });
     expect((await read()).length).toBe(expected.length - 1);
@@ -376,14 +376,14 @@ describeEngines('export metrics', (engine) => {
 
     const dry = await runJob(exportMetricsAggregateJob, { input: {}, dryRun: true }, deps);
     expect(dry.kind === 'finished' && dry.result).toMatchObject({ would_upsert_rows: 1, rows_affected: 0, alert: true, total_count: 20, failed_count: 3 });
-    expect(await db.query(`select * from export_metrics_hourly`)).toEqual([]);
+    expect(await db.query(`select * from cronwarden.export_metrics_hourly`)).toEqual([]);
     expect(logs.ofType('export_failure_alert')).toHaveLength(0);
 
     const real = await runJob(exportMetricsAggregateJob, { input: {}, dryRun: false }, deps);
     expect(real.kind === 'finished' && real.result).toMatchObject({ rows_upserted: 1, alert: true, failure_rate: 0.15 });
     expect(logs.ofType('export_failure_alert')).toHaveLength(1);
     const [hourRow] = await db.query<{ hour: Date; total_exports: number; failed_exports: number }>(
-      `select hour, total_exports, failed_exports from export_metrics_hourly`,
+      `select hour, total_exports, failed_exports from cronwarden.export_metrics_hourly`,
     );
     // 20 exports in the 20 minutes before 12:10: 11:50-11:59 fall in the completed 11:00 hour.
     const inEleven = burst(20, 3, at).filter((m) => m.timestamp < new Date('2026-11-21T12:00:00Z'));

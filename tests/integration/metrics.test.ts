@@ -132,7 +132,7 @@ async function insertRun(
   r: { job: string; status: string; started: Date; durationMs: number; rows?: number; dry?: boolean },
 ): Promise<void> {
   await db.query(
-    `insert into cron_job_runs (id, job, status, started_at, finished_at, duration_ms, rows_affected, dry_run)
+    `insert into cronwarden.cron_job_runs (id, job, status, started_at, finished_at, duration_ms, rows_affected, dry_run)
      values (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7)`,
     [r.job, r.status, r.started, new Date(r.started.getTime() + r.durationMs), r.durationMs, r.rows ?? 0, r.dry ?? false],
   );
@@ -260,7 +260,7 @@ describeEngines('/api/metrics', (engine) => {
     const db = await engine.fresh();
     await insertRun(db, { job: 'old', status: 'succeeded', started: new Date('2026-01-01T00:00:00Z'), durationMs: 10, rows: 4 });
     await db.rpc('cron_prune_run_history', { p_days: 30, p_now: NOW });
-    expect(await db.query(`select id from cron_job_runs where job = 'old'`)).toEqual([]);
+    expect(await db.query(`select id from cronwarden.cron_job_runs where job = 'old'`)).toEqual([]);
     const f = parseExposition((await renderMetrics({ db, config: testConfig(), now: NOW, gauges: [] })).body);
     expect(value(f, 'cronwarden_job_runs_total', { job: 'old', status: 'succeeded' })).toBe(1);
     expect(value(f, 'cronwarden_job_rows_affected_total', { job: 'old' })).toBe(4);

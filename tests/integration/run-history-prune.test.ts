@@ -11,17 +11,17 @@ const DAY = 86_400_000;
 async function plant(db: SqlDb) {
   // 12 finished runs 91 days old, 3 finished 89 days old, 1 still 'running' 100 days old
   await db.exec(`
-    insert into cron_job_runs (id, job, status, started_at, finished_at)
+    insert into cronwarden.cron_job_runs (id, job, status, started_at, finished_at)
     select gen_random_uuid(), 'x', 'succeeded', '${new Date(NOW.getTime() - 91 * DAY).toISOString()}'::timestamptz + (g || ' seconds')::interval, null
       from generate_series(1, 12) g;
-    insert into cron_job_runs (id, job, status, started_at)
+    insert into cronwarden.cron_job_runs (id, job, status, started_at)
     select gen_random_uuid(), 'x', 'failed', '${new Date(NOW.getTime() - 89 * DAY).toISOString()}'::timestamptz from generate_series(1, 3);
-    insert into cron_job_runs (id, job, status, started_at)
+    insert into cronwarden.cron_job_runs (id, job, status, started_at)
     values (gen_random_uuid(), 'x', 'running', '${new Date(NOW.getTime() - 100 * DAY).toISOString()}');
   `);
 }
 
-const count = async (db: SqlDb) => Number((await db.query<{ n: number }>(`select count(*)::integer as n from cron_job_runs where job = 'x'`))[0].n);
+const count = async (db: SqlDb) => Number((await db.query<{ n: number }>(`select count(*)::integer as n from cronwarden.cron_job_runs where job = 'x'`))[0].n);
 
 describeEngines('run history pruning', (engine) => {
   it('deletes finished runs older than the retention, in batches, and nothing else', async () => {
@@ -37,7 +37,7 @@ describeEngines('run history pruning', (engine) => {
       expect(out.result.deleted_count).toBe(12);
       expect(out.result.batches).toBe(3);
     }
-    const left = await db.query<{ status: string }>(`select status from cron_job_runs where job = 'x' order by status`);
+    const left = await db.query<{ status: string }>(`select status from cronwarden.cron_job_runs where job = 'x' order by status`);
     expect(left.map((r) => r.status)).toEqual(['failed', 'failed', 'failed', 'running']);
   });
 });

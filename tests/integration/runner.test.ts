@@ -14,7 +14,7 @@ function job(name: string, run: JobDefinition<Record<string, never>>['run'], max
 
 async function runsOf(db: SqlDb, name: string) {
   return db.query<{ id: string; status: string; error: string | null; dry_run: boolean; result: unknown; rows_affected: string | number }>(
-    `select id, status, error, dry_run, result, rows_affected from cron_job_runs where job = $1 order by started_at, id`,
+    `select id, status, error, dry_run, result, rows_affected from cronwarden.cron_job_runs where job = $1 order by started_at, id`,
     [name],
   );
 }
@@ -31,7 +31,7 @@ describeEngines('job runner', (engine) => {
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: 'succeeded', error: null });
     expect(Number(runs[0].rows_affected)).toBe(7);
-    expect(await db.query(`select * from cron_job_leases`)).toEqual([]);
+    expect(await db.query(`select * from cronwarden.cron_job_leases`)).toEqual([]);
     expect(logs.ofType('cron_run_finished')).toHaveLength(1);
   });
 
@@ -52,7 +52,7 @@ describeEngines('job runner', (engine) => {
     expect(run.error).toContain('storage refused token');
     expect(run.error).not.toContain(secret);
     expect(logs.raw.join('')).not.toContain(secret);
-    expect(await db.query(`select * from cron_job_leases`)).toEqual([]);
+    expect(await db.query(`select * from cronwarden.cron_job_leases`)).toEqual([]);
   });
 
   it('lets exactly one of two overlapping invocations run; the other gets the holder id', async () => {
@@ -109,7 +109,7 @@ describeEngines('job runner', (engine) => {
     const { deps, logs } = testDeps(db, { now: () => new Date(t0.getTime() + 121_000) });
     const out = await runJob(j, { input: {}, dryRun: false }, deps);
     expect(out.kind).toBe('finished');
-    const [dead] = await db.query<{ status: string; error: string }>(`select status, error from cron_job_runs where id = $1`, [deadRun]);
+    const [dead] = await db.query<{ status: string; error: string }>(`select status, error from cronwarden.cron_job_runs where id = $1`, [deadRun]);
     expect(dead.status).toBe('failed');
     expect(dead.error).toMatch(/lease expired/);
     expect(logs.ofType('cron_lease_expired')).toHaveLength(1);

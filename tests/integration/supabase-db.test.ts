@@ -44,7 +44,7 @@ describeEngines('Supabase Db adapter over PostgREST /rpc', (engine) => {
     expect(out.kind).toBe('finished');
     expect(inner?.kind).toBe('conflict');
     const runs = await sql.query<{ status: string; dry_run: boolean }>(
-      `select status, dry_run from cron_job_runs where job = 'supabase-probe' order by status`,
+      `select status, dry_run from cronwarden.cron_job_runs where job = 'supabase-probe' order by status`,
     );
     expect(runs).toEqual([
       { status: 'skipped', dry_run: false },

@@ -461,7 +461,7 @@ describeEngines('the archive target failing', (engine) => {
     expect(out.result.errors).toHaveLength(1);
     expect(out.result.errors[0].subject).toBe('archive');
     expect(logs.ofType('export_log_archive_failed')).toHaveLength(1);
-    const [run] = await db.query<{ status: string; error: string; rows_affected: number }>(`select status, error, rows_affected::integer from cron_job_runs where id = $1`, [out.runId]);
+    const [run] = await db.query<{ status: string; error: string; rows_affected: number }>(`select status, error, rows_affected::integer from cronwarden.cron_job_runs where id = $1`, [out.runId]);
     expect(run).toMatchObject({ status: 'failed', rows_affected: 400 });
     expect(run.error).toMatch(/^archive: /);
     // Exactly the first two batches are gone: the 400 oldest eligible rows.
@@ -615,7 +615,7 @@ describe.skipIf(!hasPostgres())('the database connection killed mid-run [postgre
     const db2 = PostgresDb.connect(url, 2);
     pgCleanup.push(() => db2.close());
     const [run] = await db2.query<{ status: string; error: string | null; rows_affected: number }>(
-      `select status, error, rows_affected::integer from cron_job_runs where id = $1`,
+      `select status, error, rows_affected::integer from cronwarden.cron_job_runs where id = $1`,
       [out.runId],
     );
     const deletedByKilledRun = eligibleIds.length - [...(await left(db2))].filter((x) => eligibleIds.includes(x)).length;
@@ -648,7 +648,7 @@ describe.skipIf(!hasPostgres())('the database connection killed mid-run [postgre
     // The rerun is the next scheduled call: the job's default batch size, not the killed run's.
     const rerun = finished(await runJob(c.job, { input: {}, dryRun: false }, testDeps(db2, { storage: local, env, now: () => rerunAt }).deps));
     expect(rerun.status).toBe('succeeded');
-    const [prev] = await db2.query<{ status: string; error: string | null }>(`select status, error from cron_job_runs where id = $1`, [out.runId]);
+    const [prev] = await db2.query<{ status: string; error: string | null }>(`select status, error from cronwarden.cron_job_runs where id = $1`, [out.runId]);
     expect(prev.status).toBe('failed');
 
     // Every selected row gone, each counted once; nothing else touched.
@@ -661,7 +661,7 @@ describe.skipIf(!hasPostgres())('the database connection killed mid-run [postgre
       expect(duplicates(archive.ids)).toEqual([]);
       expect(archive.ids.sort()).toEqual(eligibleIds);
       expect(archive.orphans).toEqual([]);
-      expect(await db2.query(`select object_key from export_log_archive_pending`)).toEqual([]);
+      expect(await db2.query(`select object_key from cronwarden.export_log_archive_pending`)).toEqual([]);
     } else {
       expect(await local.list('')).toEqual([]);
     }
@@ -714,7 +714,7 @@ describe.skipIf(!hasPostgres())('the process killed between batches [postgres]',
     // the archive (recorded as pending, not yet deleted), and in any case well before the end.
     const probe = async () =>
       (await db.query<{ n: number; pending: number }>(
-        `select (select count(*)::integer from export_logs) as n, (select count(*)::integer from export_log_archive_pending) as pending`,
+        `select (select count(*)::integer from export_logs) as n, (select count(*)::integer from cronwarden.export_log_archive_pending) as pending`,
       ))[0];
     const total = TOTAL + keptIds.length;
     const until = Date.now() + 60_000;
@@ -748,7 +748,7 @@ describe.skipIf(!hasPostgres())('the process killed between batches [postgres]',
 
     // State left by the killed process.
     const [killedRun] = await db.query<{ id: string; status: string; started_at: Date }>(
-      `select id, status, started_at from cron_job_runs where job = 'export-log-cleanup'`,
+      `select id, status, started_at from cronwarden.cron_job_runs where job = 'export-log-cleanup'`,
     );
     expect(killedRun.status).toBe('running');
     const leftAfterKill = await remainingIds(db);
@@ -762,7 +762,7 @@ describe.skipIf(!hasPostgres())('the process killed between batches [postgres]',
     expect(archivedNotDeleted.length).toBeLessThanOrEqual(500);
     expect(deletedByKill.length % 500).toBe(0);
     // A batch caught between being recorded and being deleted: none of its rows is gone.
-    const pendingAfterKill = await db.query<{ object_key: string; export_ids: string[] }>(`select object_key, export_ids::text[] as export_ids from export_log_archive_pending`);
+    const pendingAfterKill = await db.query<{ object_key: string; export_ids: string[] }>(`select object_key, export_ids::text[] as export_ids from cronwarden.export_log_archive_pending`);
     expect(pendingAfterKill.length).toBeLessThanOrEqual(1);
     for (const p of pendingAfterKill) expect(p.export_ids.filter((x) => !leftAfterKill.has(x))).toEqual([]);
 
@@ -778,7 +778,7 @@ describe.skipIf(!hasPostgres())('the process killed between batches [postgres]',
     expect(logs.ofType('cron_lease_expired')[0]).toMatchObject({ expired_run_id: killedRun.id });
 
     const runs = await db.query<{ id: string; status: string; error: string | null; rows_affected: number }>(
-      `select id, status, error, rows_affected::integer from cron_job_runs where job = 'export-log-cleanup' and status <> 'skipped'`,
+      `select id, status, error, rows_affected::integer from cronwarden.cron_job_runs where job = 'export-log-cleanup' and status <> 'skipped'`,
     );
     const killed = runs.find((r) => r.id === killedRun.id)!;
     expect(killed).toMatchObject({ status: 'failed', rows_affected: 0 });
