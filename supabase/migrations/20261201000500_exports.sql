@@ -2,7 +2,8 @@
 -- service), hourly rollups, file-cleanup claims and archive bookkeeping, and the functions the
 -- export jobs call. The team's export log is reached through the view cronwarden.exports that
 -- the exports binding creates (id, user_id, status, file_path, created_at, expires_at,
--- completed_at, file_size_bytes, is_completed, is_failed, is_expired, expired_status, row_json);
+-- completed_at, file_size_bytes, is_completed, is_failed, is_expired, expired_status, row_json,
+-- row_bytes);
 -- functions that use it are plpgsql, since it exists only while the feature is bound.
 
 -- ---------------------------------------------------------------------------------------------
@@ -517,7 +518,7 @@ as $$
 begin
   return query
     with old as (
-      select e.is_completed, e.file_path, e.created_at, pg_column_size(e.row_json) as bytes
+      select e.is_completed, e.file_path, e.created_at, e.row_bytes as bytes
         from exports e
        where e.created_at < p_now - make_interval(days => p_retention_days)
          and (p_user_id is null or e.user_id = any (cast_keys((null::exports).user_id, array[p_user_id])))

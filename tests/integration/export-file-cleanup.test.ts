@@ -102,7 +102,9 @@ async function load(db: SqlDb, storage: Storage, fx: Fx[]) {
 
 async function state(db: SqlDb) {
   const rows = await db.query<{ export_id: string; status: string; cleanup_error: string | null; cleanup_claimed_at: Date | null }>(
-    `select export_id, status, cleanup_error, cleanup_claimed_at from export_logs order by export_id`,
+    `select e.export_id, e.status, c.last_error as cleanup_error, c.claimed_at as cleanup_claimed_at
+       from export_logs e left join cronwarden.export_file_claims c on c.export_key = e.export_id::text
+      order by e.export_id`,
   );
   return new Map(rows.map((r) => [r.export_id, r]));
 }
@@ -246,11 +248,10 @@ describeEngines('export file cleanup', (engine) => {
     expect(preview.total_found).toBe(3);
     const after = await exportFileCleanup({ ...deps, now: () => later });
     expect(after).toMatchObject({ total_found: 3, logs_updated: 3 });
-    const attempts = await db.query<{ cleanup_attempts: number }>(
-      `select cleanup_attempts from export_logs where export_id = any($1::uuid[])`,
-      [claimed.map((c) => c.export_id)],
-    );
-    expect(attempts.map((a) => a.cleanup_attempts)).toEqual([2, 2, 2]);
+    // Taken twice (the dead run's claim, then this run's), done: their claims are gone with them.
+    const final = await state(db);
+    for (const c of claimed) expect(final.get(c.export_id)).toMatchObject({ status: 'expired', cleanup_claimed_at: null });
+    expect(await db.query(`select * from cronwarden.export_file_claims`)).toEqual([]);
   });
 
   it('two cleanups running at once never take the same row', async () => {

@@ -308,7 +308,8 @@ describeEngines('export log cleanup', (engine) => {
     const out = await cleanupUserExportLogs(deps, USERS[1], { batchSize: 3 });
     expect(out).toMatchObject({ deleted_count: mine.length, user_id: USERS[1] });
     expect(await remainingIds(db)).toEqual(fx.filter((f) => !mine.includes(f)).map((f) => f.id).sort());
-    expect(() => cleanupUserExportLogs(deps, 'not-a-uuid')).toThrow(RangeError);
+    expect(() => cleanupUserExportLogs(deps, '../etc')).toThrow(RangeError);
+    await expect(cleanupUserExportLogs(deps, 'not-a-uuid')).rejects.toThrow(/not an id of the bound user column/);
   });
 
   it('deletes at most batchSize rows per call, also when more rows than that share one instant', async () => {

@@ -361,7 +361,7 @@ describeEngines('export metrics', (engine) => {
     const sameCell = done.filter(
       (m) => m.format === victim.format && Math.floor(m.timestamp.getTime() / 3600_000) === Math.floor(victim.timestamp.getTime() / 3600_000),
     );
-    await db.query(`delete from cronwarden.export_metrics where export_id = any($1::uuid[])`, [sameCell.map((m) => m.export_id)]);
+    await db.query(`delete from cronwarden.export_metrics where export_id = any($1::text[])`, [sameCell.map((m) => m.export_id)]);
     const third = await runJob(exportMetricsAggregateJob, { input: { lookbackHours: 48 }, dryRun: false }, deps);
     expect(third.kind === 'finished' && third.result).toMatchObject({ rows_upserted: expected.length - 1, rows_removed: 1 });
     expect((await read()).length).toBe(expected.length - 1);

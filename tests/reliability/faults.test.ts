@@ -163,7 +163,9 @@ async function loadExports(db: SqlDb, storage: Storage, fx: ExportFx[]) {
 
 async function exportRows(db: SqlDb, ids: string[]) {
   return db.query<{ export_id: string; status: string; file_path: string | null; cleanup_error: string | null }>(
-    `select export_id, status, file_path, cleanup_error from export_logs where export_id = any($1::uuid[]) order by export_id`,
+    `select e.export_id, e.status, e.file_path, c.last_error as cleanup_error
+       from export_logs e left join cronwarden.export_file_claims c on c.export_key = e.export_id::text
+      where e.export_id = any($1::uuid[]) order by e.export_id`,
     [ids],
   );
 }

@@ -243,6 +243,7 @@ function compileExports(b: ExportsBinding, catalog: Catalog): FeatureCompilation
         // typed like the status column (text or the team's enum), so it can be assigned to it
         [`(case when false then ${s} else ${ql(b.statuses.expired)} end)`, 'expired_status'],
         ['to_jsonb(t)', 'row_json'],
+        ['pg_column_size(t.*)::bigint', 'row_bytes'],
       ]),
     );
   }

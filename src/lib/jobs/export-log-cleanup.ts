@@ -396,7 +396,11 @@ export function cleanupUserExportLogs(
   options: Omit<LogCleanupOptions, 'userId'> = {},
 ): Promise<LogCleanupResult> {
   if (!q.key().safeParse(userId).success) throw new RangeError('cleanupUserExportLogs: userId must be an id');
-  return exportLogCleanup(deps, { ...options, userId });
+  return exportLogCleanup(deps, { ...options, userId }).catch((err) => {
+    // Not an id of the bound exports table's user column (22P02 from cast_keys).
+    if ((err as { code?: string }).code === '22P02') throw new RangeError(`cleanupUserExportLogs: ${userId} is not an id of the bound user column`);
+    throw err;
+  });
 }
 
 const input = z.strictObject({
