@@ -168,7 +168,7 @@ describeEngines('exports on an existing app (bound to public.data_exports)', (en
     const archived = [];
     for (const o of objects) {
       const text = gunzipSync((await storage.get(o.path))!).toString('utf8');
-      archived.push(...text.split('\n').map((line) => JSON.parse(line) as Record<string, unknown>));
+      archived.push(...text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>));
     }
     expect(archived.map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual([...gone].sort((a, b) => a - b));
     for (const r of archived) expect(Object.keys(r).sort()).toEqual(['bytes', 'id', 'kind', 'object_key', 'owner_id', 'ready_at', 'requested_at', 'state', 'ttl_until']);
