@@ -9,7 +9,8 @@ import type { Logger } from '../logger';
  */
 
 export const EXPORT_FORMATS = ['json', 'jsonl', 'csv', 'markdown'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** The demo app's formats; a team's export service logs its own (any short name). */
+export type ExportFormat = (typeof EXPORT_FORMATS)[number] | (string & {});
 export type ExportMetricStatus = 'completed' | 'failed';
 /** small: < 100 conversations, medium: 100-499, large: 500+ (SQL `export_count_range`). */
 export type CountRange = 'small' | 'medium' | 'large';

@@ -1,0 +1,63 @@
+/**
+ * `npm run doctor`: can Cronwarden run on this database? Per feature: bound or not and why, what
+ * each job would touch now (its dry run, nothing changed), the indexes its predicates need that
+ * your tables lack (with the `create index concurrently` statement), and notes. Exit 1 when an
+ * enabled feature cannot run, 2 when the database cannot be opened. `--json` for machines.
+ */
+import { BindingConfigError } from '../src/lib/bindings/spec';
+import { loadConfigFile } from './lib/cronwarden-config';
+import { ConfigError, loadConfig } from '../src/lib/config';
+import { runDoctor, type DoctorReport } from '../src/lib/doctor';
+import { createLogger } from '../src/lib/logger';
+import { openJobDeps } from '../src/lib/world';
+import { loadDotEnv } from './lib/env';
+
+const json = process.argv.includes('--json');
+loadDotEnv();
+
+let report: DoctorReport;
+try {
+  const config = loadConfig(process.env);
+  const cronwarden = await loadConfigFile(process.argv);
+  const deps = await openJobDeps(config, { bindings: cronwarden.bindings, log: createLogger({ level: 'silent', secrets: config.secrets }) });
+  try {
+    report = await runDoctor(deps);
+  } finally {
+    await deps.db.close();
+  }
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof BindingConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  console.error(`Cannot open the database: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+}
+
+if (json) {
+  console.log(JSON.stringify(report, null, 2));
+} else {
+  const color = process.stdout.isTTY ? (code: number, s: string) => `\x1b[${code}m${s}\x1b[0m` : (_: number, s: string) => s;
+  for (const f of report.features) {
+    const state = !f.enabled ? color(90, 'switched off') : f.bound ? color(32, 'bound') : color(31, 'NOT BOUND');
+    console.log(`\n${f.title} (${f.feature}): ${state}${f.tables.length ? ` — ${f.tables.join(', ')}` : ''}`);
+    for (const p of f.problems) console.log(`  ✗ ${p}`);
+    for (const d of f.dryRuns) {
+      if (d.error) {
+        console.log(`  ✗ ${d.job} dry run failed: ${d.error}`);
+        continue;
+      }
+      const counts = Object.entries(d.result ?? {})
+        .filter(([k, v]) => typeof v === 'number' && v !== 0 && /(count|found|would_|bytes|pending|due)/.test(k) && k !== 'rows_affected')
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+      console.log(`  • ${d.job} would now: ${counts || 'nothing to do'}`);
+    }
+    for (const i of f.indexes.filter((x) => !x.present)) {
+      console.log(`  ! missing index on ${i.table} (${i.column}): ${i.why}\n      ${i.statement}`);
+    }
+    for (const n of f.notes) console.log(`  i ${n}`);
+  }
+  console.log(report.ok ? `\n${color(32, 'Every enabled feature can run.')}` : `\n${color(31, 'An enabled feature cannot run: fix its binding in cronwarden.config.ts or switch it off (enabled: false).')}`);
+}
+process.exit(report.ok ? 0 : 1);

@@ -1,0 +1,160 @@
+import { bindFeatures, type FeatureState } from './bindings/apply';
+import { readForeignKeyChildren, readIndexes, type CatalogIndex } from './bindings/catalog';
+import { bindingTables } from './bindings/compile';
+import { FEATURE_TITLES, FEATURES, type Bindings, type FeatureName } from './bindings/spec';
+import { quoteIdent, quoteTable } from './bindings/sql-text';
+import { createBudget } from './cron/budget';
+import { jobs } from './cron/registry';
+import type { JobDeps } from './cron/types';
+
+/** An index a job's predicate needs on a team's table, and the statement that creates it. */
+export interface IndexAdvice {
+  table: string;
+  column: string;
+  why: string;
+  present: boolean;
+  /** `create index concurrently ...` to run when absent (outside a transaction). */
+  statement: string;
+}
+
+export interface FeatureReport {
+  feature: FeatureName;
+  title: string;
+  enabled: boolean;
+  bound: boolean;
+  problems: string[];
+  tables: string[];
+  /** Each of the feature's jobs, run as a dry run now: what it would touch. */
+  dryRuns: { job: string; result?: Record<string, unknown>; error?: string }[];
+  indexes: IndexAdvice[];
+  notes: string[];
+}
+
+export interface DoctorReport {
+  features: FeatureReport[];
+  /** True when every enabled feature can run. */
+  ok: boolean;
+}
+
+interface Need {
+  table: string;
+  column: string;
+  why: string;
+  where?: string;
+}
+
+/** What each job's predicate reads by, on the team's tables (the source: the feature's SQL). */
+function needs(b: Bindings, f: FeatureName, fkChildren: { table: string; column: string }[]): Need[] {
+  switch (f) {
+    case 'exports':
+      return [
+        { table: b.exports.table, column: b.exports.columns.expiresAt, why: 'export-file-cleanup finds expired files by expiry' },
+        { table: b.exports.table, column: b.exports.columns.createdAt, why: 'export-log-cleanup deletes by creation time, oldest first' },
+        { table: b.exports.table, column: b.exports.columns.filePath, why: 'no object is removed while another row references it' },
+        { table: b.exports.table, column: b.exports.columns.userId, why: 'a deleted user\'s exports are found by user' },
+      ];
+    case 'imports': {
+      const out: Need[] = [{ table: b.imports.runs.table, column: b.imports.runs.columns.heartbeatAt, why: 'stuck runs are found by heartbeat' }];
+      if (b.imports.rawItems) out.push({ table: b.imports.rawItems.table, column: b.imports.rawItems.columns.runId, why: 'raw items of failed runs are found by run' });
+      if (b.imports.tempUploads) {
+        out.push({ table: b.imports.tempUploads.table, column: b.imports.tempUploads.columns.createdAt, why: 'expired temp uploads are found by age' });
+        out.push({ table: b.imports.tempUploads.table, column: b.imports.tempUploads.columns.storagePath, why: 'no object is removed while another row references it' });
+      }
+      if (b.imports.jobs) {
+        out.push({
+          table: b.imports.jobs.table,
+          column: b.imports.jobs.columns.finishedAt ?? b.imports.jobs.columns.createdAt,
+          why: 'finished import jobs are compacted by age',
+        });
+      }
+      return out;
+    }
+    case 'drafts':
+      return [{ table: b.drafts.table, column: b.drafts.columns.createdAt, why: 'draft-cleanup deletes unused drafts oldest first' }];
+    case 'userDeletion':
+      return [
+        ...b.userDeletion.children.map((c) => ({ table: c.table, column: c.userColumn, why: 'a deleted user\'s rows are found by user' })),
+        ...fkChildren.map((c) => ({ table: c.table, column: c.column, why: 'a deleted user\'s rows are found by user (foreign key)' })),
+      ];
+  }
+}
+
+function leading(index: CatalogIndex): string {
+  return (index.keyColumns[0] ?? '').replace(/^"(.*)"$/, '$1');
+}
+
+function advise(need: Need, indexes: CatalogIndex[]): IndexAdvice {
+  const present = indexes.some((i) => i.table === need.table && leading(i) === need.column);
+  const rel = need.table.split('.')[1];
+  const name = `${rel}_${need.column}_idx`.slice(0, 63);
+  return {
+    ...need,
+    present,
+    statement: `create index concurrently if not exists ${quoteIdent(name)} on ${quoteTable(need.table)} (${quoteIdent(need.column)});`,
+  };
+}
+
+/**
+ * What an operator needs before trusting the product with a database: per feature, bound or not
+ * and why, what each job would touch now (its dry run), the indexes its predicates need that the
+ * team's tables lack (with the statements), and notes. Applies changed bindings as the app would.
+ */
+export async function runDoctor(deps: JobDeps): Promise<DoctorReport> {
+  const b = deps.bindings;
+  const { features } = await bindFeatures(deps.db, b);
+  const indexes = await readIndexes(deps.db, bindingTables(b));
+  const usersTable = b.userDeletion.users.table;
+  const fk = await readForeignKeyChildren(deps.db, usersTable, b.userDeletion.users.columns.id).catch(() => []);
+  const fkIndexes = fk.length ? await readIndexes(deps.db, fk.map((c) => c.table)) : [];
+  const reports: FeatureReport[] = [];
+  for (const f of FEATURES) {
+    const state: FeatureState = features[f];
+    const report: FeatureReport = {
+      feature: f,
+      title: FEATURE_TITLES[f],
+      enabled: state.enabled,
+      bound: state.bound,
+      problems: state.problems,
+      tables: [],
+      dryRuns: [],
+      indexes: [],
+      notes: [],
+    };
+    if (state.bound) {
+      const fkChildren = f === 'userDeletion' ? fk.filter((c) => c.onDelete === 'no action' || c.onDelete === 'restrict') : [];
+      report.indexes = needs(b, f, fkChildren).map((n) => advise(n, [...indexes, ...fkIndexes]));
+      report.tables = [...new Set(report.indexes.map((i) => i.table))];
+    }
+    if (state.bound) {
+      for (const job of jobs.filter((j) => j.feature === f)) {
+        try {
+          const result = await job.run({
+            ...deps,
+            features,
+            runId: 'doctor',
+            input: job.input.parse({}),
+            dryRun: true,
+            startedAt: deps.now(),
+            budget: createBudget(30_000, 0),
+          });
+          report.dryRuns.push({ job: job.name, result: result as Record<string, unknown> });
+        } catch (err) {
+          report.dryRuns.push({ job: job.name, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+    }
+    if (f === 'userDeletion' && state.bound) {
+      const id = b.userDeletion.users.columns.id;
+      report.notes.push(
+        `Deletions made outside DELETE /api/users are seen by the integrity validator only with this trigger on ${usersTable}: ` +
+          `create trigger cronwarden_record_deletion after delete on ${quoteTable(usersTable)} for each row execute function ` +
+          `cronwarden.users_record_deletion('${id}', '${b.userDeletion.users.columns.type ?? 'type'}', '${b.userDeletion.users.columns.createdAt ?? 'created_at'}');`,
+      );
+      if (fk.length) {
+        report.notes.push(`Tables found by foreign key: ${fk.map((c) => `${c.table}.${c.column} (on delete ${c.onDelete})`).join(', ')}.`);
+      }
+    }
+    reports.push(report);
+  }
+  return { features: reports, ok: reports.every((r) => !r.enabled || r.bound) };
+}

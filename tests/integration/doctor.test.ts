@@ -1,0 +1,49 @@
+import { expect, it } from 'vitest';
+import { demoBindings } from '../../src/lib/bindings/spec';
+import { runDoctor } from '../../src/lib/doctor';
+import { describeEngines } from '../support/db';
+import { testDeps } from '../support/deps';
+import { existingApp, existingAppBindings } from '../support/existing-app';
+
+describeEngines('doctor', (engine) => {
+  it('on an existing app without its binding: every feature not bound, with the table and the setting to change', async () => {
+    const app = await existingApp(engine, demoBindings());
+    const { deps } = testDeps(app.db, { bindings: app.bindings, features: app.features });
+    const report = await runDoctor(deps);
+    expect(report.ok).toBe(false);
+    const byFeature = Object.fromEntries(report.features.map((f) => [f.feature, f]));
+    expect(byFeature.exports.problems).toEqual([
+      'exports: table public.export_logs does not exist (set bindings.exports.table in cronwarden.config.ts)',
+    ]);
+    expect(byFeature.drafts.problems).toContain(
+      'drafts: public.courses has no column "status" (set bindings.drafts.draft.0.column in cronwarden.config.ts)',
+    );
+    expect(byFeature.userDeletion.problems).toContain(
+      'userDeletion: public.users has no column "type" (set bindings.userDeletion.users.columns.type in cronwarden.config.ts)',
+    );
+    for (const f of report.features) expect(f.bound).toBe(false);
+  });
+
+  it('with the binding: bound, a dry run per job that changes nothing, and the missing indexes as statements', async () => {
+    const app = await existingApp(engine, existingAppBindings());
+    await app.db.exec(`insert into public.lessons (is_draft, inserted_at) values (true, now() - interval '3 days')`);
+    const { deps } = testDeps(app.db, { bindings: app.bindings, features: app.features });
+    const report = await runDoctor(deps);
+    const exports = report.features.find((f) => f.feature === 'exports')!;
+    expect(exports).toMatchObject({ enabled: true, bound: true, problems: [] });
+    expect(exports.dryRuns.map((d) => d.job).sort()).toEqual(['export-file-cleanup', 'export-log-cleanup', 'export-metrics-aggregate']);
+    expect(exports.dryRuns.every((d) => d.error === undefined && d.result?.dry_run !== false)).toBe(true);
+    // data_exports has an index on ttl_until (the expiry) but none on requested_at
+    expect(exports.indexes.find((i) => i.column === 'ttl_until')).toMatchObject({ present: true });
+    expect(exports.indexes.find((i) => i.column === 'requested_at')).toMatchObject({
+      present: false,
+      statement: 'create index concurrently if not exists "data_exports_requested_at_idx" on "public"."data_exports" ("requested_at");',
+    });
+    // the statement it prints works, and then the doctor finds the index
+    await app.db.exec(exports.indexes.find((i) => i.column === 'requested_at')!.statement);
+    const again = await runDoctor(deps);
+    expect(again.features.find((f) => f.feature === 'exports')!.indexes.find((i) => i.column === 'requested_at')!.present).toBe(true);
+    expect((await app.db.query(`select count(*)::int as n from public.lessons`))[0]).toEqual({ n: 1 });
+    expect(report.ok).toBe(true);
+  });
+});
