@@ -29,7 +29,8 @@ async function freePort(): Promise<number> {
 
 /**
  * The built app (`next start`, built once per test run by the global setup) on a free loopback
- * port, with its own embedded database in a temp DATA_DIR unless `env` says otherwise.
+ * port, with its own embedded database in a temp DATA_DIR unless `env` says otherwise, holding
+ * the demo app's tables (DEMO_APP=tables; SEED_DEMO_DATA=true for its rows too).
  */
 export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
   if (!fs.existsSync(path.join('.next', 'BUILD_ID'))) throw new Error('No production build: run `npm run build` first.');
@@ -44,7 +45,8 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
       NODE_OPTIONS: '--max-http-header-size=65536',
       NEXT_TELEMETRY_DISABLED: '1',
       CRON_SECRET: TEST_CRON_SECRET,
-      SEED_DEMO_DATA: 'false',
+      // The demo app's tables (empty unless a test asks for its rows), bound by the default bindings.
+      DEMO_APP: env.DEMO_APP ?? (env.SEED_DEMO_DATA === 'true' ? 'data' : 'tables'),
       LOG_LEVEL: 'info',
       DATA_DIR: dataDir,
       ...env,
