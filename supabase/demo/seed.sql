@@ -2,7 +2,7 @@
 -- whenever this file changes; every statement is safe to run again).
 select 1;
 
--- --- Import maintenance (supabase/migrations/20261123000400_import_maintenance.sql) ---
+-- --- Import maintenance (the demo's import tables; rules in supabase/migrations/20261201000600_imports.sql) ---
 -- One run stuck in processing (heartbeat 26 h ago), one live, one that failed 45 days ago with
 -- raw items to purge, one that failed yesterday (kept); two expired temp uploads and one fresh;
 -- two finished import jobs due for compaction, one recent, one still processing.

@@ -1,5 +1,8 @@
 import { expect, it } from 'vitest';
 import { maintenanceRules, maintenanceStepFailedRule, stuckImportRunsRule } from '../../src/lib/alerts/rules/maintenance';
+import { bindFeatures } from '../../src/lib/bindings/apply';
+import { FeatureUnavailableError, type FeatureStates } from '../../src/lib/bindings/features';
+import { parseCronwardenConfig, type Bindings } from '../../src/lib/bindings/spec';
 import { runJob } from '../../src/lib/cron/runner';
 import type { SqlDb } from '../../src/lib/db/types';
 import { maintenanceJob, maintenanceSummary, type MaintenanceInput, type MaintenanceResult } from '../../src/lib/jobs/maintenance';
@@ -97,9 +100,9 @@ function brokenStorage(inner: Storage, mode: { throws?: boolean; failPaths?: str
 
 async function runMaintenance(
   db: SqlDb,
-  o: { now?: Date; storage?: Storage; input?: MaintenanceInput; dryRun?: boolean } = {},
+  o: { now?: Date; storage?: Storage; input?: MaintenanceInput; dryRun?: boolean; bindings?: Bindings; features?: FeatureStates } = {},
 ) {
-  const { deps, logs } = testDeps(db, { now: () => o.now ?? T, storage: o.storage });
+  const { deps, logs } = testDeps(db, { now: () => o.now ?? T, storage: o.storage, bindings: o.bindings, features: o.features });
   const out = await runJob(maintenanceJob, { input: o.input ?? {}, dryRun: o.dryRun ?? false }, deps);
   if (out.kind !== 'finished') throw new Error(`maintenance did not finish: ${out.kind}`);
   return { out, result: out.result as unknown as MaintenanceResult & typeof out.result, logs };
@@ -195,20 +198,58 @@ describeEngines('import maintenance', (engine) => {
     await addUpload(db, storage, uid(3, 3), 'tmp/old-3.csv', before(2 * D), 4000);
     await addUpload(db, storage, uid(3, 4), 'tmp/edge.csv', before(24 * H), 300);
     await addUpload(db, storage, uid(3, 5), 'tmp/young.csv', before(24 * H - S), 300);
-    // An old row whose object a fresh upload still uses: removing it would break the fresh one.
+    // An old row whose object a fresh upload still uses: the row goes, the object stays for the fresh one.
     await addUpload(db, storage, uid(3, 6), 'tmp/shared.csv', before(5 * D), 50);
     await addUpload(db, null, uid(3, 7), 'tmp/shared.csv', before(H), 50);
     // An old row whose object is already gone: counts as removed.
     await addUpload(db, null, uid(3, 8), 'tmp/already-gone.csv', before(2 * D), 10);
 
     const { result, logs } = await runMaintenance(db, { storage, input: { batchSize: 2 } });
-    expect(result.tempUploadsPurged).toBe(4);
+    expect(result.tempUploadsPurged).toBe(5);
+    expect(result.tempUploadObjectsKept).toBe(1);
     expect(result.tempUploadBytesFreed).toBe(1000 + 2000 + 4000 + 10);
     expect(result.tempUploadsFailed).toBe(0);
     expect(result.steps.temp_uploads).toBe('ok');
-    expect(await ids(db, `select id from temp_uploads order by id`)).toEqual([uid(3, 4), uid(3, 5), uid(3, 6), uid(3, 7)]);
+    expect(await ids(db, `select id from temp_uploads order by id`)).toEqual([uid(3, 4), uid(3, 5), uid(3, 7)]);
     expect((await storage.list('tmp/')).map((o) => o.path)).toEqual(['tmp/edge.csv', 'tmp/shared.csv', 'tmp/young.csv']);
-    expect(logs.ofType('maintenance_step').find((l) => l.step === 'temp_uploads')).toMatchObject({ count: 4, status: 'ok' });
+    expect(logs.ofType('maintenance_step').find((l) => l.step === 'temp_uploads')).toMatchObject({ count: 5, status: 'ok' });
+  });
+
+  it('keeps an expired upload\'s object while a live export, a user\'s file or an upload on a later page references it, and never removes one under the archive prefix', async () => {
+    const db = await engine.fresh();
+    const storage = tempStorage();
+    const user = uid(9, 1);
+    // A live export (completed, not yet expired) and a user's file point at two upload objects;
+    // an expired export's path is no longer needed by it.
+    await db.query(
+      `insert into export_logs (export_id, user_id, format, status, file_path, created_at, expires_at) values
+         ($1, $4, 'csv', 'completed', 'tmp/exported.csv', $5, $6),
+         ($2, $4, 'csv', 'expired', 'tmp/expired-export.csv', $5, $5),
+         ($3, $4, 'csv', 'completed', 'tmp/other.csv', $5, $6)`,
+      [uid(8, 1), uid(8, 2), uid(8, 3), user, before(2 * D), new Date(T.getTime() + 7 * D).toISOString()],
+    );
+    await db.query(`insert into file_uploads (id, user_id, storage_path, size_bytes) values ($1, $2, 'tmp/avatar.png', 5)`, [uid(8, 9), user]);
+    await addUpload(db, storage, uid(3, 1), 'tmp/exported.csv', before(2 * D), 100);
+    await addUpload(db, storage, uid(3, 2), 'tmp/avatar.png', before(2 * D), 200);
+    await addUpload(db, storage, uid(3, 3), 'tmp/expired-export.csv', before(2 * D), 300);
+    await addUpload(db, storage, uid(3, 4), 'archive/export-logs/2026/11/01/export-logs-x.ndjson.gz', before(2 * D), 400);
+    // Two expired rows of one object, on different pages (batchSize 1): the object goes with the last.
+    await addUpload(db, storage, uid(3, 5), 'tmp/twice.csv', before(2 * D), 500);
+    await addUpload(db, null, uid(3, 6), 'tmp/twice.csv', before(3 * D), 500);
+
+    const [page] = await db.rpc<{ id: string; path_in_use: boolean }>('list_expired_temp_uploads', { p_batch_size: 1, p_after_id: uid(3, 4), p_now: T });
+    expect(page).toMatchObject({ id: uid(3, 5), path_in_use: true });
+    // The dry run counts the rows exactly; rows of one object on one page are judged together.
+    const dry = await runMaintenance(db, { storage, dryRun: true });
+    expect(dry.result).toMatchObject({ tempUploadsPurged: 6, tempUploadObjectsKept: 3, tempUploadBytesFreed: 300 + 500 + 500 });
+    const { result } = await runMaintenance(db, { storage, input: { batchSize: 1 } });
+    expect(result).toMatchObject({ tempUploadsPurged: 6, tempUploadObjectsKept: 4, tempUploadBytesFreed: 300 + 500, tempUploadsFailed: 0, errors: [] });
+    expect(await ids(db, `select id from temp_uploads order by id`)).toEqual([]);
+    expect((await storage.list()).map((o) => o.path)).toEqual([
+      'archive/export-logs/2026/11/01/export-logs-x.ndjson.gz',
+      'tmp/avatar.png',
+      'tmp/exported.csv',
+    ]);
   });
 
   it('keeps the rows whose objects could not be removed, reports them, and removes them on the next run', async () => {
@@ -330,7 +371,7 @@ describeEngines('import maintenance', (engine) => {
       partial: false,
     });
     expect(logs.ofType('maintenance_summary')).toHaveLength(1);
-    const [run] = await db.query<{ status: string; rows_affected: string | number }>(`select status, rows_affected from cron_job_runs where job = 'maintenance'`);
+    const [run] = await db.query<{ status: string; rows_affected: string | number }>(`select status, rows_affected from cronwarden.cron_job_runs where job = 'maintenance'`);
     expect(run.status).toBe('succeeded');
     expect(Number(run.rows_affected)).toBe(9);
     // Nothing is due any more.
@@ -384,7 +425,7 @@ describeEngines('import maintenance', (engine) => {
     const { out } = await runMaintenance(db, { storage: brokenStorage(storage, { throws: true }), now: new Date(T.getTime() + H) });
     expect(out.status).toBe('failed');
     expect(out.result.errors.map((e) => e.subject)).toEqual(['stuck_runs', 'temp_uploads', 'compact_import_jobs', 'raw_items']);
-    const [run] = await db.query<{ status: string; error: string }>(`select status, error from cron_job_runs where id = $1`, [out.runId]);
+    const [run] = await db.query<{ status: string; error: string }>(`select status, error from cronwarden.cron_job_runs where id = $1`, [out.runId]);
     expect(run.status).toBe('failed');
     expect(run.error).toContain('stuck_runs: import_jobs is read-only during the test');
     expect((await maintenanceStepFailedRule.observe({ db, config: testConfig(), now: T, log: captureLogs().log }))[0].value).toBe(4);
@@ -479,5 +520,78 @@ describeEngines('import maintenance', (engine) => {
     expect(await maintenanceStepFailedRule.observe(ctx)).toEqual([]);
     await runMaintenance(db);
     expect((await stuckImportRunsRule.observe(ctx))[0].value).toBe(0);
+  });
+  it('skips the temp-upload step when bindings.imports.tempUploads is false; the other steps run and the SQL answers nothing for it', async () => {
+    const db = await engine.fresh();
+    const storage = tempStorage();
+    await fullFixture(db, storage);
+    const bindings = parseCronwardenConfig({ bindings: { imports: { tempUploads: false } } }).bindings;
+    const { features } = await bindFeatures(db, bindings);
+    expect(features.imports).toMatchObject({ enabled: true, bound: true });
+    const uploads = await db.query(`select * from temp_uploads order by id`);
+
+    const { out, result, logs } = await runMaintenance(db, { storage, bindings, features });
+    expect(out.status).toBe('succeeded');
+    expect(result.steps).toEqual({ stuck_runs: 'ok', temp_uploads: 'skipped', compact_import_jobs: 'ok', raw_items: 'ok' });
+    expect(result).toMatchObject({ stuckRunsMarked: 2, tempUploadsPurged: 0, importJobsCompacted: 2, rawItemsPurged: 3, errors: [], partial: false, failed: false });
+    expect(logs.ofType('maintenance_step').find((l) => l.step === 'temp_uploads')).toMatchObject({ status: 'skipped', reason: 'not bound' });
+    expect(await db.query(`select * from temp_uploads order by id`)).toEqual(uploads);
+    expect(await storage.list('tmp/')).toHaveLength(4);
+
+    expect(await db.query(`select to_regclass('cronwarden.import_temp_uploads') as v`)).toEqual([{ v: null }]);
+    expect(await db.rpc('list_expired_temp_uploads', { p_now: T })).toEqual([]);
+    expect(await db.rpc('delete_temp_uploads', { p_ids: [uid(3, 1)], p_now: T })).toEqual([{ deleted_count: 0, bytes_freed: 0, deleted_ids: [] }]);
+    expect((await db.rpc('get_maintenance_status', { p_now: T }))[0]).toMatchObject({ old_temp_uploads: 0, old_temp_upload_bytes: 0 });
+    expect((await db.query(`select * from run_maintenance_cleanup(p_dry_run => true, p_now => $1)`, [T]))[0]).toMatchObject({ temp_uploads_pending: 0, errors: [] });
+  });
+
+  it('skips raw items and job compaction when bindings.imports.rawItems and jobs are false', async () => {
+    const db = await engine.fresh();
+    const storage = tempStorage();
+    await fullFixture(db, storage);
+    const bindings = parseCronwardenConfig({ bindings: { imports: { rawItems: false, jobs: false } } }).bindings;
+    const { features } = await bindFeatures(db, bindings);
+    const before = await tables(db);
+
+    const { out, result } = await runMaintenance(db, { storage, bindings, features });
+    expect(out.status).toBe('succeeded');
+    expect(result.steps).toEqual({ stuck_runs: 'ok', temp_uploads: 'ok', compact_import_jobs: 'skipped', raw_items: 'skipped' });
+    expect(result).toMatchObject({ stuckRunsMarked: 2, tempUploadsPurged: 2, importJobsCompacted: 0, rawItemsPurged: 0, errors: [] });
+    const after = await tables(db);
+    expect(after.raw_import_items).toEqual(before.raw_import_items);
+    expect(after.import_jobs).toEqual(before.import_jobs);
+    expect(await db.rpc('compact_old_import_jobs', { p_now: T })).toEqual([{ compacted_count: 0, bytes_freed: 0, has_more: false }]);
+    expect(await db.rpc('purge_failed_run_raw_items', { p_now: T })).toEqual([{ deleted_count: 0, has_more: false }]);
+    expect((await db.rpc('get_maintenance_status', { p_now: T }))[0]).toMatchObject({ old_raw_items: 0, jobs_due_for_compaction: 0 });
+    expect((await db.query(`select * from run_maintenance_cleanup(p_now => $1)`, [T]))[0]).toMatchObject({
+      import_jobs_compacted: 0,
+      raw_items_purged: 0,
+      errors: [],
+    });
+  });
+
+  it('a switched-off feature is neither run nor reachable: the job is refused, the SQL says why, the contract names are gone', async () => {
+    const db = await engine.fresh();
+    await fullFixture(db, tempStorage());
+    const bindings = parseCronwardenConfig({ bindings: { imports: { enabled: false } } }).bindings;
+    const { features } = await bindFeatures(db, bindings);
+    expect(features.imports).toMatchObject({ enabled: false, bound: false });
+    const snapshot = await tables(db);
+
+    const { deps } = testDeps(db, { now: () => T, bindings, features });
+    const err = await runJob(maintenanceJob, { input: {}, dryRun: false }, deps).catch((e) => e);
+    expect(err).toBeInstanceOf(FeatureUnavailableError);
+    expect(err).toMatchObject({ status: 503, code: 'FEATURE_DISABLED' });
+    expect(maintenanceJob.feature).toBe('imports');
+    expect(stuckImportRunsRule.feature).toBe('imports');
+    expect(maintenanceStepFailedRule.feature).toBe('imports');
+
+    await expect(db.rpc('mark_stuck_import_runs', { p_now: T })).rejects.toThrow(/Import maintenance is not bound to this database/);
+    await expect(db.rpc('get_maintenance_status', { p_now: T })).rejects.toMatchObject({ code: '55000' });
+    expect(await db.query(`select to_regclass('public.maintenance_status') as v, to_regprocedure('public.run_maintenance_cleanup(integer,integer,integer,boolean,timestamptz)') as f`)).toEqual([
+      { v: null, f: null },
+    ]);
+    expect(await tables(db)).toEqual(snapshot);
+    expect(await db.query(`select count(*)::int as n from cronwarden.cron_job_runs`)).toEqual([{ n: 0 }]);
   });
 });

@@ -176,22 +176,26 @@ interface UploadFx {
   id: string;
   path: string;
   createdAt: Date;
+  /** Older than 24 h: the row goes. */
   eligible: boolean;
+  /** Its object stays: a recent upload still uses the path. */
+  objectStays?: boolean;
 }
 
 /**
- * 142 temp uploads: 122 older than 24 h that maintenance removes (two of them share one path),
- * 15 recent ones and 5 old ones whose path a recent upload still uses (both kept).
+ * 142 temp uploads: 122 older than 24 h whose rows and objects maintenance removes (two of them
+ * share one path), 15 recent ones (kept), and 5 old ones whose path a recent upload still uses
+ * (their rows go, their objects stay).
  */
 function uploadFixture(): UploadFx[] {
   const out: UploadFx[] = [];
-  const add = (p: string, ageMin: number, eligible: boolean) =>
-    out.push({ id: uid(702, out.length + 1), path: p, createdAt: new Date(MAINT_NOW.getTime() - ageMin * MIN), eligible });
+  const add = (p: string, ageMin: number, eligible: boolean, objectStays = false) =>
+    out.push({ id: uid(702, out.length + 1), path: p, createdAt: new Date(MAINT_NOW.getTime() - ageMin * MIN), eligible, objectStays });
   for (let i = 0; i < 120; i++) add(`tmp/uploads/old-${i}.csv`, 25 * 60 + i * 9, true);
   add('tmp/uploads/old-shared.csv', 30 * 60, true);
   add('tmp/uploads/old-shared.csv', 31 * 60, true);
   for (let i = 0; i < 15; i++) add(`tmp/uploads/recent-${i}.csv`, 60 + i * 20, false);
-  for (let i = 0; i < 5; i++) add(`tmp/uploads/recent-${i}.csv`, 26 * 60 + i * 60, false);
+  for (let i = 0; i < 5; i++) add(`tmp/uploads/recent-${i}.csv`, 26 * 60 + i * 60, true, true);
   return out;
 }
 
@@ -261,7 +265,7 @@ describeEngines('storage failing a random 20% of removals', (engine) => {
     console.log(`faults [${engine.name}] file cleanup: ${faultsSeen.length} injected removal failures over 2 runs, ${eligible.length} exports expired once each`);
   });
 
-  it('maintenance temp uploads: no row deleted while its object exists, every expired object gone after a clean rerun, nothing else touched', async () => {
+  it('maintenance temp uploads: no row deleted while its object exists (unless a recent upload still uses it), every expired object gone after a clean rerun, nothing else touched', async () => {
     const db = await engine.fresh();
     const local = tempStorage();
     const fx = uploadFixture();
@@ -288,7 +292,10 @@ describeEngines('storage failing a random 20% of removals', (engine) => {
 
     let ids = await present();
     for (const f of eligible) {
-      if (!ids.has(f.id)) expect(await local.exists(f.path), `row ${f.id} deleted but ${f.path} exists`).toBe(false);
+      if (f.objectStays) {
+        expect(ids.has(f.id), `row ${f.id} kept although its object stays for another upload`).toBe(false);
+        expect(await local.exists(f.path), `${f.path} removed while a recent upload uses it`).toBe(true);
+      } else if (!ids.has(f.id)) expect(await local.exists(f.path), `row ${f.id} deleted but ${f.path} exists`).toBe(false);
       else expect(faultedPaths.has(f.path), `row ${f.id} kept without a fault on its path`).toBe(true);
     }
     expect(await rowsAsJson(db, othersSql, [eligible.map((f) => f.id)])).toEqual(othersBefore);
@@ -301,7 +308,7 @@ describeEngines('storage failing a random 20% of removals', (engine) => {
     ids = await present();
     for (const f of eligible) {
       expect(ids.has(f.id)).toBe(false);
-      expect(await local.exists(f.path)).toBe(false);
+      expect(await local.exists(f.path)).toBe(Boolean(f.objectStays));
     }
     expect(await rowsAsJson(db, othersSql, [eligible.map((f) => f.id)])).toEqual(othersBefore);
     for (const f of others) expect(await local.exists(f.path)).toBe(true);

@@ -44,7 +44,10 @@ export interface AlertRule {
   /** The condition must hold this long before the alert opens (0: at once). */
   forSeconds: number;
   runbook: string;
-  /** The feature whose tables the rule reads: it stays quiet while that feature is off or unbound. */
+  /**
+   * The feature whose tables the rule reads: while that feature is switched off or not bound,
+   * the rule is not observed and its alerts are resolved (it stays quiet).
+   */
   feature?: FeatureName;
   /** Rules that depend on optional configuration (REDIS_URL, ...) say when they apply. */
   enabled?(config: Config): boolean;

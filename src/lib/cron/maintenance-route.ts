@@ -14,6 +14,8 @@ type Handler = (request: Request) => Promise<Response>;
  * then the same `maintenance` job as /api/cron/maintenance through the runner (409 on overlap),
  * answered as `{ timestamp, stuckRunsMarked, tempUploadsPurged, importJobsCompacted,
  * rawItemsPurged, errors, runId, dryRun, partial }`: 200, or 500 when every step failed.
+ * After the guard, 503 FEATURE_NOT_BOUND / FEATURE_DISABLED while import maintenance is not
+ * bound to this database or is switched off (the runner refuses the job).
  */
 export const maintenanceGet: Handler = async (request) => {
   try {

@@ -4,6 +4,12 @@ import { loopBatches } from '../cron/batches';
 import { defineJob, type JobError, type JobResult } from '../cron/types';
 import { assertObjectPath } from '../storage/types';
 
+/**
+ * The most rows one rpc answers: PostgREST on Supabase cuts a longer result at its max-rows
+ * (1000 by default) without an error, so list_expired_temp_uploads pages by it.
+ */
+export const MAX_ROWS_PER_CALL = 1000;
+
 /** The rules' thresholds. Only the stuck-run threshold can be changed per call (`?hours=`). */
 export const MAINTENANCE_RULES = {
   stuckHours: 24,
@@ -27,9 +33,18 @@ const input = z.strictObject({
 export type MaintenanceInput = z.infer<typeof input>;
 
 interface TempUploadRow {
+  /** The team's key, as text. */
   id: string;
   storage_path: string;
-  size_bytes: number | string;
+  size_bytes: number;
+  /** Another live row of a bound table references the path: the object stays, the row may go. */
+  path_in_use: boolean;
+}
+
+/** True when `path` is `prefix` itself or lies below it ('archive/export-logs/2026/...'). */
+export function isUnderPrefix(path: string, prefix: string): boolean {
+  const p = prefix.replace(/\/+$/, '');
+  return p !== '' && (path === p || path.startsWith(`${p}/`));
 }
 
 export interface MaintenanceResult extends JobResult {
@@ -38,6 +53,9 @@ export interface MaintenanceResult extends JobResult {
   importJobsCompacted: number;
   rawItemsPurged: number;
   tempUploadsFailed: number;
+  /** Expired temp upload rows removed while their object stayed: still referenced, or archived. */
+  tempUploadObjectsKept: number;
+  /** Bytes of the objects removed (a row whose object stayed frees none). */
   tempUploadBytesFreed: number;
   importJobBytesFreed: number;
   stuckRunIds: string[];
@@ -48,17 +66,23 @@ export interface MaintenanceResult extends JobResult {
 }
 
 /**
- * Import maintenance: marks stuck runs failed, removes expired temp uploads (object, then row),
- * compacts old finished import jobs and deletes raw items of long-failed runs. Each step is
- * isolated: one that fails (storage down, a SQL error) is reported in `errors` and the others
- * still run. In a dry run the counts are what each step would change; nothing is changed.
+ * Import maintenance over the imports binding: marks stuck runs failed, removes expired temp
+ * uploads (object, then row; the object stays while another live row of a bound table references
+ * its path, and always under the export archive prefix), compacts old finished import jobs and
+ * deletes raw items of long-failed runs. A part the binding leaves out (rawItems, tempUploads or
+ * jobs set to false) is a skipped step. Each step is isolated: one that fails (storage down, a
+ * SQL error) is reported in `errors` and the others still run; the run fails only when every step
+ * that ran failed. Temp uploads are read a page of at most 1000 rows at a time until none is left
+ * or the time budget ends the run (then `partial: true`). In a dry run the counts are what each
+ * step would change; nothing is changed.
  */
 export const maintenanceJob = defineJob({
   name: 'maintenance',
   description: 'Import maintenance: stuck runs, temp uploads, import job compaction, raw items of failed runs',
+  feature: 'imports',
   input,
   maxDurationSeconds: 300,
-  async run({ db, storage, log, input, dryRun, startedAt, budget }): Promise<MaintenanceResult> {
+  async run({ db, storage, log, input, dryRun, startedAt, budget, bindings, config }): Promise<MaintenanceResult> {
     const stuckHours = input.hours ?? MAINTENANCE_RULES.stuckHours;
     const batchSize = input.batchSize ?? MAINTENANCE_RULES.batchSize;
     const errors: JobError[] = [];
@@ -68,6 +92,13 @@ export const maintenanceJob = defineJob({
       else unlisted++;
     };
     const steps = Object.fromEntries(MAINTENANCE_STEPS.map((s) => [s, 'skipped'])) as Record<MaintenanceStep, StepStatus>;
+    const bound: Record<MaintenanceStep, boolean> = {
+      stuck_runs: true,
+      temp_uploads: bindings.imports.tempUploads !== false,
+      compact_import_jobs: bindings.imports.jobs !== false,
+      raw_items: bindings.imports.rawItems !== false,
+    };
+    const archivePrefix = config.exports.archivePrefix;
     let partial = false;
     let batches = 0;
 
@@ -75,6 +106,7 @@ export const maintenanceJob = defineJob({
     const stuckRunIds: string[] = [];
     let tempUploadsPurged = 0;
     let tempUploadsFailed = 0;
+    let tempUploadObjectsKept = 0;
     let tempUploadBytesFreed = 0;
     let importJobsCompacted = 0;
     let importJobBytesFreed = 0;
@@ -88,6 +120,10 @@ export const maintenanceJob = defineJob({
     };
 
     const step = async (name: MaintenanceStep, count: () => number, body: () => Promise<boolean>) => {
+      if (!bound[name]) {
+        log.info({ type: 'maintenance_step', step: name, status: 'skipped', count: 0, dry_run: dryRun, reason: 'not bound' }, `maintenance step ${name}: not bound`);
+        return;
+      }
       const t = performance.now();
       try {
         const finished = await body();
@@ -124,52 +160,61 @@ export const maintenanceJob = defineJob({
 
     await step('temp_uploads', () => tempUploadsPurged, () => {
       let after: string | undefined;
+      // Pages until one comes back empty: a page shorter than asked proves nothing, since a
+      // server may cut results shorter than we asked (max-rows).
       return loop(async () => {
         const rows = await db.rpc<TempUploadRow>('list_expired_temp_uploads', {
           p_hours: MAINTENANCE_RULES.tempUploadHours,
-          p_batch_size: batchSize,
+          p_batch_size: Math.min(batchSize, MAX_ROWS_PER_CALL),
           p_after_id: after,
           p_now: startedAt,
         });
         if (rows.length === 0) return false;
         after = rows[rows.length - 1].id;
-        if (dryRun) {
-          tempUploadsPurged += rows.length;
-          tempUploadBytesFreed += rows.reduce((n, r) => n + Number(r.size_bytes), 0);
-          return rows.length === batchSize;
-        }
         const removable: TempUploadRow[] = [];
+        const keepObject: TempUploadRow[] = [];
         for (const r of rows) {
           try {
             assertObjectPath(r.storage_path);
-            removable.push(r);
           } catch {
             tempUploadsFailed++;
             addError(`temp_uploads:${r.id}`, `not a valid storage path: ${JSON.stringify(r.storage_path).slice(0, 200)}; row kept`);
+            continue;
           }
+          if (r.path_in_use || isUnderPrefix(r.storage_path, archivePrefix)) keepObject.push(r);
+          else removable.push(r);
+        }
+        if (dryRun) {
+          tempUploadsPurged += removable.length + keepObject.length;
+          tempUploadObjectsKept += keepObject.length;
+          tempUploadBytesFreed += removable.reduce((n, r) => n + Number(r.size_bytes), 0);
+          return true;
         }
         const paths = [...new Set(removable.map((r) => r.storage_path))];
         const outcome = paths.length ? await storage.remove(paths) : { removed: [], failed: [] };
         for (const f of outcome.failed) addError(`temp_uploads:${f.path}`, `${f.error}; row kept for the next run`);
         const removed = new Set(outcome.removed);
-        const ids = removable.filter((r) => removed.has(r.storage_path)).map((r) => r.id);
-        tempUploadsFailed += removable.length - ids.length;
+        const gone = removable.filter((r) => removed.has(r.storage_path));
+        tempUploadsFailed += removable.length - gone.length;
+        const ids = [...gone, ...keepObject].map((r) => r.id);
         if (ids.length) {
-          const [d] = await db.rpc<{ deleted_count: number; bytes_freed: number | string }>('delete_temp_uploads', {
+          const [d] = await db.rpc<{ deleted_count: number; bytes_freed: number; deleted_ids: string[] }>('delete_temp_uploads', {
             p_ids: ids,
             p_hours: MAINTENANCE_RULES.tempUploadHours,
             p_now: startedAt,
           });
+          const deleted = new Set(d.deleted_ids);
           tempUploadsPurged += d.deleted_count;
-          tempUploadBytesFreed += Number(d.bytes_freed);
+          tempUploadObjectsKept += keepObject.filter((r) => deleted.has(r.id)).length;
+          tempUploadBytesFreed += gone.filter((r) => deleted.has(r.id)).reduce((n, r) => n + Number(r.size_bytes), 0);
         }
-        return rows.length === batchSize;
+        return true;
       });
     });
 
     await step('compact_import_jobs', () => importJobsCompacted, () =>
       loop(async () => {
-        const [row] = await db.rpc<{ compacted_count: number; bytes_freed: number | string; has_more: boolean }>('compact_old_import_jobs', {
+        const [row] = await db.rpc<{ compacted_count: number; bytes_freed: number; has_more: boolean }>('compact_old_import_jobs', {
           p_days: MAINTENANCE_RULES.compactAfterDays,
           p_batch_size: batchSize,
           p_dry_run: dryRun,
@@ -196,6 +241,7 @@ export const maintenanceJob = defineJob({
 
     if (unlisted > 0) errors.push({ subject: 'temp_uploads', message: `${unlisted} more errors not listed` });
     const failedSteps = MAINTENANCE_STEPS.filter((s) => steps[s] === 'failed');
+    const ranSteps = MAINTENANCE_STEPS.filter((s) => steps[s] !== 'skipped');
     log.info(
       {
         type: 'maintenance_summary',
@@ -203,9 +249,11 @@ export const maintenanceJob = defineJob({
         stuck_runs_marked: stuckRunsMarked,
         temp_uploads_purged: tempUploadsPurged,
         temp_uploads_failed: tempUploadsFailed,
+        temp_upload_objects_kept: tempUploadObjectsKept,
         import_jobs_compacted: importJobsCompacted,
         raw_items_purged: rawItemsPurged,
         failed_steps: failedSteps,
+        skipped_steps: MAINTENANCE_STEPS.filter((s) => steps[s] === 'skipped'),
         partial,
       },
       'maintenance finished',
@@ -218,6 +266,7 @@ export const maintenanceJob = defineJob({
       importJobsCompacted,
       rawItemsPurged,
       tempUploadsFailed,
+      tempUploadObjectsKept,
       tempUploadBytesFreed,
       importJobBytesFreed,
       stuckRunIds,
@@ -231,7 +280,7 @@ export const maintenanceJob = defineJob({
       batchSize,
       batches,
       partial,
-      failed: failedSteps.length === MAINTENANCE_STEPS.length,
+      failed: ranSteps.length > 0 && failedSteps.length === ranSteps.length,
     };
   },
 });

@@ -1,6 +1,9 @@
 import type { Db } from '../db/types';
 
-/** What import maintenance has due now (the maintenance_status view's row, numbers as numbers). */
+/**
+ * What import maintenance has due now (the maintenance_status view's row): counts of rows, bytes,
+ * times as ISO 8601 UTC. A part the binding leaves out (raw items, temp uploads, jobs) counts 0.
+ */
 export interface MaintenanceStatus {
   stuckRuns: number;
   oldestStuckHeartbeatAt: string | null;
@@ -22,11 +25,12 @@ export interface MaintenanceLastRun {
   errors: { subject?: string; message?: string }[];
 }
 
+/** cronwarden.get_maintenance_status: bigint counts and bytes, read as numbers by every adapter. */
 interface StatusRow {
   stuck_runs: number;
   oldest_stuck_heartbeat_at: Date | string | null;
   old_temp_uploads: number;
-  old_temp_upload_bytes: number | string;
+  old_temp_upload_bytes: number;
   old_raw_items: number;
   jobs_due_for_compaction: number;
   checked_at: Date | string;
@@ -44,6 +48,7 @@ interface LastRunRow {
 
 const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
 
+/** The latest finished, non-dry run of the maintenance job (our run history), or null. */
 export async function readLastMaintenanceRun(db: Db): Promise<MaintenanceLastRun | null> {
   const [r] = await db.rpc<LastRunRow>('maintenance_last_run', { p_job: 'maintenance' });
   if (!r) return null;
@@ -58,7 +63,10 @@ export async function readLastMaintenanceRun(db: Db): Promise<MaintenanceLastRun
   };
 }
 
-/** The counts from get_maintenance_status (the view's function) at `now`, plus the last run. */
+/**
+ * The counts from get_maintenance_status (the view's function) at `now`, plus the last run.
+ * The imports feature must be bound: the SQL raises 55000 otherwise (callers check first).
+ */
 export async function readMaintenanceStatus(db: Db, now: Date, stuckHours?: number): Promise<MaintenanceStatus> {
   const [row] = await db.rpc<StatusRow>('get_maintenance_status', { p_now: now, p_hours: stuckHours });
   return {

@@ -1,9 +1,10 @@
 import { readLastMaintenanceRun, readMaintenanceStatus } from '../../monitoring/maintenance-status';
 import type { AlertRule } from '../types';
 
-/** Import runs in 'processing' whose heartbeat is more than 24 h old, right now. */
+/** Import runs in a processing status whose heartbeat is more than 24 h old, right now. */
 export const stuckImportRunsRule: AlertRule = {
   id: 'maintenance.stuck_runs',
+  feature: 'imports',
   title: 'Import runs stuck in processing',
   severity: 'MEDIUM',
   responseSla: '4 hours',
@@ -30,6 +31,7 @@ export const stuckImportRunsRule: AlertRule = {
 /** The latest (non-dry) maintenance run failed, or finished with errors in some step. */
 export const maintenanceStepFailedRule: AlertRule = {
   id: 'maintenance.step_failed',
+  feature: 'imports',
   title: 'Import maintenance step failed',
   severity: 'HIGH',
   responseSla: '1 hour',

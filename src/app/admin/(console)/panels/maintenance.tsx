@@ -8,6 +8,19 @@ import { Badge, PanelUnavailable, Stat } from './common';
 
 export async function MaintenancePanel({ deps }: { deps: JobDeps }) {
   const now = deps.now();
+  const feature = deps.features.imports;
+  if (!feature.bound) {
+    return (
+      <section id="maintenance" className={styles.panel}>
+        <h2>Import maintenance</h2>
+        <div className={styles.empty} role="status">
+          {feature.enabled
+            ? `Not bound to this database: ${feature.problems.join('; ')}`
+            : 'Switched off (bindings.imports.enabled in cronwarden.config.ts).'}
+        </div>
+      </section>
+    );
+  }
   const data = await settle('maintenance', () => readMaintenanceStatus(deps.db, now));
   return (
     <section id="maintenance" className={styles.panel}>
