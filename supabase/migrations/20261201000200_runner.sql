@@ -136,7 +136,7 @@ language plpgsql
 set search_path = cronwarden, pg_temp
 as $$
 declare
-  v_cutoff timestamptz := p_now - make_interval(days => p_days);
+  v_cutoff timestamptz := p_now - make_interval(hours => 24 * p_days);
   v_n bigint;
 begin
   if p_dry_run then

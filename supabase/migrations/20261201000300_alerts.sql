@@ -597,8 +597,8 @@ language plpgsql
 set search_path = cronwarden, pg_temp
 as $$
 declare
-  v_n_cut timestamptz := p_now - make_interval(days => p_notification_days);
-  v_a_cut timestamptz := p_now - make_interval(days => p_resolved_days);
+  v_n_cut timestamptz := p_now - make_interval(hours => 24 * p_notification_days);
+  v_a_cut timestamptz := p_now - make_interval(hours => 24 * p_resolved_days);
   v_n integer;
   v_a integer;
   v_s integer;

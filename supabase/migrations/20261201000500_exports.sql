@@ -101,7 +101,8 @@ as $$
   returning m.export_id, m.count_range, m.created_at;
 $$;
 
--- Every aggregate of finished exports in [p_from, p_to), in one statement (one row).
+-- Every aggregate of finished exports in [p_from, p_to), in one statement (one row). Ages are
+-- exact hours (an interval of days moves with daylight saving in the session time zone).
 -- Durations and sizes are over completed exports (a failure's duration says little about the
 -- export's cost); counts, rates and volume include both outcomes. p95 is percentile_cont(0.95).
 -- Hours and days are UTC whatever the session's time zone.
@@ -520,10 +521,10 @@ begin
     with old as (
       select e.is_completed, e.file_path, e.created_at, e.row_bytes as bytes
         from exports e
-       where e.created_at < p_now - make_interval(days => p_retention_days)
+       where e.created_at < p_now - make_interval(hours => 24 * p_retention_days)
          and (p_user_id is null or e.user_id = any (cast_keys((null::exports).user_id, array[p_user_id])))
     )
-    select p_now - make_interval(days => p_retention_days),
+    select p_now - make_interval(hours => 24 * p_retention_days),
            (select count(*) from exports e where p_user_id is null or e.user_id = any (cast_keys((null::exports).user_id, array[p_user_id]))),
            count(*) filter (where not (o.is_completed and o.file_path is not null)),
            coalesce(sum(o.bytes) filter (where not (o.is_completed and o.file_path is not null)), 0)::double precision,
@@ -560,7 +561,7 @@ language plpgsql
 set search_path = cronwarden, pg_temp
 as $$
 declare
-  v_cutoff timestamptz := p_now - make_interval(days => p_retention_days);
+  v_cutoff timestamptz := p_now - make_interval(hours => 24 * p_retention_days);
   v_from timestamptz := coalesce(p_after - interval '1 millisecond', '-infinity');
   v_first timestamptz;
   v_upper timestamptz;
@@ -647,7 +648,7 @@ begin
   return query
     with batch as (
       select e.id, e.created_at, e.row_json from exports e
-       where e.created_at < p_now - make_interval(days => p_retention_days)
+       where e.created_at < p_now - make_interval(hours => 24 * p_retention_days)
          and not (e.is_completed and e.file_path is not null)
          and (p_user_id is null or e.user_id = any (cast_keys((null::exports).user_id, array[p_user_id])))
        order by e.created_at, e.id
@@ -727,7 +728,7 @@ begin
     with batch as (
       select e.id, e.created_at, e.row_json from exports e
        where e.id = any (cast_keys((null::exports).id, v_ids))
-         and e.created_at < p_now - make_interval(days => p_retention_days)
+         and e.created_at < p_now - make_interval(hours => 24 * p_retention_days)
          and not (e.is_completed and e.file_path is not null)
          and (p_user_id is null or e.user_id = any (cast_keys((null::exports).user_id, array[p_user_id])))
     )
@@ -756,7 +757,7 @@ declare
 begin
   delete from exports l
    where l.id = any (cast_keys((null::exports).id, p_export_ids))
-     and l.created_at < p_now - make_interval(days => p_retention_days)
+     and l.created_at < p_now - make_interval(hours => 24 * p_retention_days)
      and not (l.is_completed and l.file_path is not null);
   get diagnostics v_n = row_count;
   delete from export_log_archive_pending p where p.object_key = p_object_key;
