@@ -41,7 +41,7 @@ on conflict (id) do nothing;
 -- the jobs table and the runs chart have a history to show; the ones older than RUN_HISTORY_DAYS
 -- (90) are what the job prunes on its next run. Marked trigger 'demo', and only inserted into a
 -- history that has no real runs yet.
-insert into cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, trigger, input, result, rows_affected, error)
+insert into cronwarden.cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, trigger, input, result, rows_affected, error)
 select md5('cronwarden-demo-run-' || n)::uuid,
        'run-history-prune',
        case when n = 3 then 'failed' else 'succeeded' end,
@@ -61,7 +61,7 @@ select md5('cronwarden-demo-run-' || n)::uuid,
    select date_trunc('day', now(), 'UTC') - make_interval(days => n) + interval '4 hours 30 minutes' as t,
           40 + (n * 37) % 160 as d
  ) x
- where not exists (select 1 from cron_job_runs r where r.trigger <> 'demo')
+ where not exists (select 1 from cronwarden.cron_job_runs r where r.trigger <> 'demo')
 on conflict (id) do nothing;
 
 -- --- Export operations (supabase/migrations/20261123000300_export_operations.sql) ---
@@ -122,12 +122,12 @@ select md5('cronwarden-demo-old-export-' || n)::uuid,
 on conflict (export_id) do nothing;
 
 -- One metrics row per finished demo export, then the hourly rollup the admin charts read.
-insert into export_metrics (export_id, user_id, format, status, duration_ms, file_size_bytes, conversation_count,
+insert into cronwarden.export_metrics (export_id, user_id, format, status, duration_ms, file_size_bytes, conversation_count,
                             count_range, error_type, error_message, created_at)
 select l.export_id, l.user_id, l.format,
        case when l.status = 'failed' then 'failed' else 'completed' end,
        (extract(epoch from (l.completed_at - l.created_at)) * 1000)::integer,
-       l.file_size_bytes, l.conversation_count, export_count_range(l.conversation_count),
+       l.file_size_bytes, l.conversation_count, cronwarden.export_count_range(l.conversation_count),
        l.error_type, l.error_message, l.completed_at
   from export_logs l
  where l.export_id in (select md5('cronwarden-demo-export-' || n)::uuid from generate_series(1, 160) n
@@ -136,7 +136,7 @@ select l.export_id, l.user_id, l.format,
    and l.completed_at is not null
 on conflict (export_id) do nothing;
 
-select * from export_rollup_hourly(p_lookback_hours => 72);
+select * from cronwarden.export_rollup_hourly(p_lookback_hours => 72);
 
 -- --- Draft cleanup (supabase/migrations/20261123000500_draft_cleanup.sql) ---
 -- Four organizations and 360 courses created over the last 30 days (one every 2 hours, with
@@ -185,7 +185,7 @@ select md5('cronwarden-demo-person-' || n)::uuid,
        case when n <= 2 then 'admin' when n <= 8 then 'member' else 'guest' end,
        now() - make_interval(days => 40 + n * 3)
   from generate_series(1, 12) as n
- where not exists (select 1 from deleted_users d where d.user_id = md5('cronwarden-demo-person-' || n)::uuid)
+ where not exists (select 1 from cronwarden.deleted_users d where d.user_id = md5('cronwarden-demo-person-' || n)::uuid::text)
 on conflict do nothing;
 
 insert into dispatches (id, user_id, status, created_at)
@@ -227,7 +227,7 @@ select u.id, jsonb_build_object('theme', (array['light', 'dark'])[1 + n % 2], 'n
   join users u on u.id = md5('cronwarden-demo-person-' || n)::uuid
 on conflict do nothing;
 
-insert into audit_logs (id, action, actor, target_type, target_id, status, duration_ms, error_type, error_message, details, created_at)
+insert into cronwarden.audit_logs (id, action, actor, target_type, target_id, status, duration_ms, error_type, error_message, details, created_at)
 select md5('cronwarden-demo-user-deletion-' || n)::uuid,
        'USER_DELETION', 'admin_api_token', 'user',
        md5('cronwarden-demo-deleted-user-' || n)::uuid::text,
