@@ -75,6 +75,9 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: bool(false),
 
   RUN_HISTORY_DAYS: intIn(90, 1, 3650),
+  EXPORT_METRICS_RETENTION_DAYS: intIn(90, 1, 3650),
+  EXPORT_ROLLUP_RETENTION_DAYS: intIn(400, 1, 3650),
+  DELETION_AUDIT_RETENTION_DAYS: intIn(365, 1, 3650),
 
   // Admin page and admin API
   ADMIN_PASSWORD: optionalString.pipe(z.string().min(8, { message: 'must be at least 8 characters' }).optional()),
@@ -170,6 +173,8 @@ export interface Config {
   demoApp: 'off' | 'tables' | 'data';
   storage: StorageSettings;
   runHistoryDays: number;
+  /** Days each table Cronwarden writes keeps its rows (run-history-prune applies them). */
+  retention: { exportMetricsDays: number; exportRollupDays: number; deletionAuditDays: number };
   admin: { password?: string; apiToken?: string; sessionSecret?: string };
   alerts: {
     repeatMinutes: number;
@@ -294,6 +299,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     demoApp: demoAppOf(e.DEMO_APP, e.SEED_DEMO_DATA, db.driver),
     storage,
     runHistoryDays: e.RUN_HISTORY_DAYS,
+    retention: {
+      exportMetricsDays: e.EXPORT_METRICS_RETENTION_DAYS,
+      exportRollupDays: e.EXPORT_ROLLUP_RETENTION_DAYS,
+      deletionAuditDays: e.DELETION_AUDIT_RETENTION_DAYS,
+    },
     admin: { password: e.ADMIN_PASSWORD, apiToken: e.ADMIN_API_TOKEN, sessionSecret: e.SESSION_SECRET },
     alerts: {
       repeatMinutes: e.ALERT_REPEAT_MINUTES,
