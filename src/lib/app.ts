@@ -1,5 +1,7 @@
 import { getConfig, type Config } from './config';
 import { openDb } from './db';
+import { PgliteDb } from './db/pglite';
+import { servePglite } from './db/pglite-socket-server';
 import type { Db } from './db/types';
 import { createLogger, type Logger } from './logger';
 import { createStorage } from './storage';
@@ -34,15 +36,33 @@ export function getApp(): App {
     log,
     storage,
     db() {
-      dbPromise ??= openDb(config.db, { seed: config.seedDemoData && config.db.driver !== 'supabase' }).catch((err) => {
-        dbPromise = undefined; // let the next request try again
-        throw err;
-      });
+      dbPromise ??= openDb(config.db, { seed: config.seedDemoData && config.db.driver !== 'supabase' })
+        .then(async (db) => {
+          if (db instanceof PgliteDb && config.db.driver === 'pglite') await serveToTools(db, config.db.dataDir, log);
+          return db;
+        })
+        .catch((err) => {
+          dbPromise = undefined; // let the next request try again
+          throw err;
+        });
       return dbPromise;
     },
   };
   holder.__cronwardenApp = app;
   return app;
+}
+
+/**
+ * The embedded database allows one process: serve it on loopback so the monitors, run-job and
+ * the test scripts work while the app runs. A failure here leaves the app itself working.
+ */
+async function serveToTools(db: PgliteDb, dataDir: string, log: Logger): Promise<void> {
+  try {
+    const served = await servePglite(db.pg, dataDir, { onWarning: (message) => log.warn({ type: 'pglite_socket_warning' }, message) });
+    log.info({ type: 'pglite_socket_listening', host: served.info.host, port: served.info.port, file: served.file }, 'Embedded database served to local tools');
+  } catch (err) {
+    log.warn({ type: 'pglite_socket_failed', err: err instanceof Error ? err.message : String(err) }, 'Could not serve the embedded database to local tools');
+  }
 }
 
 export async function getJobDeps(): Promise<JobDeps> {
