@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/lib/config';
-import { openDb } from '../src/lib/db';
+import { openToolDb } from '../src/lib/db/tool-db';
 import { DataDirLockedError } from '../src/lib/db/pglite';
 import type { Db } from '../src/lib/db/types';
 import { exportFileCleanup, FILE_CLAIM_TTL_SECONDS } from '../src/lib/jobs/export-file-cleanup';
@@ -25,7 +25,7 @@ const log = createLogger({ level: config.logLevel, secrets: config.secrets, dest
 
 let db: Db;
 try {
-  db = await openDb(config.db);
+  db = await openToolDb(config.db);
 } catch (err) {
   if (err instanceof DataDirLockedError) {
     console.error(`Cannot run: ${err.message}`);

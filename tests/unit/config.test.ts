@@ -44,4 +44,11 @@ describe('demo data', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h/db', SEED_DEMO_DATA: 'true' }).seedDemoData).toBe(true);
     expect(loadConfig({ SEED_DEMO_DATA: 'false' }).seedDemoData).toBe(false);
   });
+  it('HOST: loopback by default; the app URL calls loopback when bound to every interface; bad values named', () => {
+    expect(loadConfig({})).toMatchObject({ host: '127.0.0.1', port: 3000, appUrl: 'http://127.0.0.1:3000' });
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '4100' })).toMatchObject({ host: '0.0.0.0', appUrl: 'http://127.0.0.1:4100' });
+    expect(loadConfig({ HOST: '::1', PORT: '4100' }).appUrl).toBe('http://[::1]:4100');
+    expect(loadConfig({ HOST: 'localhost', APP_URL: 'https://ops.example.com' }).appUrl).toBe('https://ops.example.com');
+    expect(() => loadConfig({ HOST: 'a b' })).toThrow(/HOST: must be a host name or IP address/);
+  });
 });
