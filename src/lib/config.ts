@@ -57,7 +57,11 @@ const envSchema = z.object({
   CRON_ENABLED: optionalString,
   MAINTENANCE_CRON_SECRET: optionalString,
 
-  DATA_DIR: z.string().optional().default('.data'),
+  // Blank counts as unset (as in scripts/lib/env.ts): '' resolved to the project folder itself.
+  DATA_DIR: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? '.data' : v)),
   DATABASE_URL: optionalString.pipe(
     z
       .string()

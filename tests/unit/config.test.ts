@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/lib/config';
 
@@ -50,5 +51,9 @@ describe('demo data', () => {
     expect(loadConfig({ HOST: '::1', PORT: '4100' }).appUrl).toBe('http://[::1]:4100');
     expect(loadConfig({ HOST: 'localhost', APP_URL: 'https://ops.example.com' }).appUrl).toBe('https://ops.example.com');
     expect(() => loadConfig({ HOST: 'a b' })).toThrow(/HOST: must be a host name or IP address/);
+  });
+  it('a blank DATA_DIR means the default .data, as the scripts read it, not the project folder', () => {
+    expect(loadConfig({ DATA_DIR: '' }).dataDir).toBe(path.resolve('.data'));
+    expect(loadConfig({ DATA_DIR: '' }).db).toEqual({ driver: 'pglite', dataDir: path.resolve('.data', 'pglite') });
   });
 });
