@@ -1,26 +1,51 @@
 /**
- * `npm start`: build if the build is missing or stale, serve the app, wait until it is healthy,
- * then run the local scheduler next to it. Embedded defaults need no configuration.
+ * `npm start`: check the environment, build if the build is missing or stale, serve the app on
+ * HOST:PORT (127.0.0.1:3000 by default), wait until it is healthy, then run the local scheduler
+ * next to it. Embedded defaults need no configuration. Exit 1 at once on an invalid variable.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/lib/config';
 import { buildIfStale, buildIsStale, nextBin } from './lib/build';
-import { ensureLocalAdminPassword, ensureLocalCronSecret, loadDotEnv } from './lib/env';
+import { ensureLocalAdminApiToken, ensureLocalAdminPassword, ensureLocalCronSecret, loadDotEnv, publishRunningApp } from './lib/env';
+
+/** Parses the environment; on a bad variable prints one line per problem and exits 1 (nothing started). */
+function checkEnvironment() {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const issue of err.issues) console.error(`Invalid environment: ${issue}`);
+    process.exit(1);
+  }
+}
 
 loadDotEnv();
-const secret = ensureLocalCronSecret();
-if (secret) {
-  console.log(`CRON_SECRET is not set: using the local secret kept in ${path.relative(process.cwd(), secret.file)}`);
+checkEnvironment(); // before anything is created or started
+const rel = (file: string) => path.relative(process.cwd(), file);
+let generated: ReturnType<typeof ensureLocalAdminPassword>[];
+try {
+  generated = [ensureLocalCronSecret(), ensureLocalAdminPassword(), ensureLocalAdminApiToken()];
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
 }
-const adminPassword = ensureLocalAdminPassword();
+const [secret, adminPassword, adminApiToken] = generated;
+if (secret) console.log(`CRON_SECRET is not set: using the local secret kept in ${rel(secret.file)}`);
 if (adminPassword) {
   console.log(
-    `ADMIN_PASSWORD is not set: sign in to /admin with the password ${adminPassword.created ? 'generated into' : 'kept in'} ${path.relative(process.cwd(), adminPassword.file)}`,
+    `ADMIN_PASSWORD is not set: sign in to /admin with the password ${adminPassword.created ? 'generated into' : 'kept in'} ${rel(adminPassword.file)}`,
   );
 }
-const port = process.env.PORT || '3000';
+if (adminApiToken) {
+  console.log(
+    `ADMIN_API_TOKEN is not set: call /api/admin/* with "Authorization: Bearer <token>", the token ${adminApiToken.created ? 'generated into' : 'kept in'} ${rel(adminApiToken.file)}`,
+  );
+}
+const config = checkEnvironment();
+const port = String(config.port);
 process.env.PORT = port;
-process.env.APP_URL ||= `http://127.0.0.1:${port}`;
+process.env.APP_URL ||= config.appUrl;
 // Lets an oversized header reach our guard (which answers a JSON 400) instead of Node's bare 431.
 process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-http-header-size=65536`.trim();
 
@@ -28,7 +53,7 @@ if (buildIsStale()) console.log('Building the app (first start or changed source
 if (!buildIfStale()) process.exit(1);
 
 const children: ChildProcess[] = [];
-const server = spawn(process.execPath, [nextBin, 'start', '-p', port], { stdio: 'inherit' });
+const server = spawn(process.execPath, [nextBin, 'start', '-p', port, '-H', config.host], { stdio: 'inherit' });
 children.push(server);
 
 const shutdown = (code: number) => {
@@ -54,6 +79,7 @@ async function waitHealthy(timeoutMs: number): Promise<boolean> {
 }
 
 if (await waitHealthy(120_000)) {
+  publishRunningApp(process.env.APP_URL);
   console.log(`Cronwarden is up: ${process.env.APP_URL} (admin: ${process.env.APP_URL}/admin)`);
 } else {
   console.error('The app did not become healthy within 120 s; see the log above. Starting the scheduler anyway.');

@@ -4,6 +4,8 @@ import { getCronwardenConfig } from './bindings/load';
 import type { CronwardenConfig } from './bindings/spec';
 import { getConfig, type Config } from './config';
 import { openDb } from './db';
+import { PgliteDb } from './db/pglite';
+import { servePglite } from './db/pglite-socket-server';
 import type { Db } from './db/types';
 import { createLogger, type Logger } from './logger';
 import { createStorage } from './storage';
@@ -66,6 +68,8 @@ export function getApp(): App {
     db() {
       dbPromise ??= (async () => {
         const db = await openDb(config.db, { demo: config.demoApp });
+        // The embedded database is served to local tools (monitors, run-job) while the app holds it.
+        if (db instanceof PgliteDb && config.db.driver === 'pglite') await serveToTools(db, config.db.dataDir, log);
         await check(db);
         return db;
       })().catch((err) => {
@@ -83,6 +87,19 @@ export function getApp(): App {
   };
   holder.__cronwardenApp = app;
   return app;
+}
+
+/**
+ * The embedded database allows one process: serve it on loopback so the monitors, run-job and
+ * the test scripts work while the app runs. A failure here leaves the app itself working.
+ */
+async function serveToTools(db: PgliteDb, dataDir: string, log: Logger): Promise<void> {
+  try {
+    const served = await servePglite(db.pg, dataDir, { onWarning: (message) => log.warn({ type: 'pglite_socket_warning' }, message) });
+    log.info({ type: 'pglite_socket_listening', host: served.info.host, port: served.info.port, file: served.file }, 'Embedded database served to local tools');
+  } catch (err) {
+    log.warn({ type: 'pglite_socket_failed', err: err instanceof Error ? err.message : String(err) }, 'Could not serve the embedded database to local tools');
+  }
 }
 
 export async function getJobDeps(): Promise<JobDeps> {

@@ -45,13 +45,23 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).optional().default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   PORT: intIn(3000, 1, 65535),
+  // Where `npm start` listens: loopback unless told otherwise (0.0.0.0 for every interface).
+  HOST: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? '127.0.0.1' : v.trim()))
+    .pipe(z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, { message: 'must be a host name or IP address such as 127.0.0.1 or 0.0.0.0' })),
   APP_URL: optionalUrl,
 
   CRON_SECRET: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
   CRON_ENABLED: optionalString,
   MAINTENANCE_CRON_SECRET: optionalString,
 
-  DATA_DIR: z.string().optional().default('.data'),
+  // Blank counts as unset (as in scripts/lib/env.ts): '' resolved to the project folder itself.
+  DATA_DIR: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? '.data' : v)),
   DATABASE_URL: optionalString.pipe(
     z
       .string()
@@ -160,6 +170,8 @@ export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
   port: number;
+  /** The interface `npm start` binds (default 127.0.0.1). */
+  host: string;
   appUrl: string;
   dataDir: string;
   cron: {
@@ -292,7 +304,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     port: e.PORT,
-    appUrl: e.APP_URL ?? `http://127.0.0.1:${e.PORT}`,
+    host: e.HOST,
+    appUrl: e.APP_URL ?? `http://${localUrlHost(e.HOST)}:${e.PORT}`,
     dataDir,
     cron: { secret: e.CRON_SECRET, enabled: e.CRON_ENABLED === 'true', maintenanceSecret: e.MAINTENANCE_CRON_SECRET },
     db,
@@ -334,6 +347,12 @@ function demoAppOf(demo: string | undefined, legacy: string | undefined, driver:
   if (demo) return demo as Config['demoApp'];
   if (legacy) return legacy === 'true' || legacy === '1' ? 'data' : 'off';
   return driver === 'pglite' ? 'data' : 'off';
+}
+
+/** The host to call a server bound to `host` on: loopback for the wildcard addresses, brackets for IPv6. */
+function localUrlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '[::]') return '127.0.0.1';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 function passwordOf(url: string): string | undefined {

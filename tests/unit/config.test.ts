@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/lib/config';
 
@@ -45,5 +46,16 @@ describe('demo data', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h/db', DEMO_APP: 'tables' }).demoApp).toBe('tables');
     expect(() => loadConfig({ DEMO_APP: 'yes' })).toThrow(/DEMO_APP: must be off, tables or data/);
     expect(loadConfig({ SEED_DEMO_DATA: 'false' }).demoApp).toBe('off');
+  });
+  it('HOST: loopback by default; the app URL calls loopback when bound to every interface; bad values named', () => {
+    expect(loadConfig({})).toMatchObject({ host: '127.0.0.1', port: 3000, appUrl: 'http://127.0.0.1:3000' });
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '4100' })).toMatchObject({ host: '0.0.0.0', appUrl: 'http://127.0.0.1:4100' });
+    expect(loadConfig({ HOST: '::1', PORT: '4100' }).appUrl).toBe('http://[::1]:4100');
+    expect(loadConfig({ HOST: 'localhost', APP_URL: 'https://ops.example.com' }).appUrl).toBe('https://ops.example.com');
+    expect(() => loadConfig({ HOST: 'a b' })).toThrow(/HOST: must be a host name or IP address/);
+  });
+  it('a blank DATA_DIR means the default .data, as the scripts read it, not the project folder', () => {
+    expect(loadConfig({ DATA_DIR: '' }).dataDir).toBe(path.resolve('.data'));
+    expect(loadConfig({ DATA_DIR: '' }).db).toEqual({ driver: 'pglite', dataDir: path.resolve('.data', 'pglite') });
   });
 });

@@ -64,5 +64,13 @@ export function requireAdmin(headers: Headers, config: Config): void {
     throw new AppError(500, 'SERVER_MISCONFIGURED', 'ADMIN_PASSWORD is not set on the server; the admin area is closed until it is.');
   }
   if (config.admin.password && verifySessionToken(config, readCookie(headers.get('cookie'), SESSION_COOKIE))) return;
+  if (!config.admin.apiToken) {
+    throw new AppError(
+      401,
+      'UNAUTHORIZED',
+      'Sign in at /admin. This server has no ADMIN_API_TOKEN configured, so it accepts no bearer token: set ADMIN_API_TOKEN ' +
+        '(at least 16 characters; `npm start` keeps one in .data/admin-api-token) and restart.',
+    );
+  }
   throw new AppError(401, 'UNAUTHORIZED', 'Sign in at /admin, or send "Authorization: Bearer <ADMIN_API_TOKEN>".');
 }
