@@ -64,6 +64,21 @@ server.on('exit', (code) => shutdown(code ?? 1));
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
+/** One line per feature that is switched off or not bound, with its reasons (from /api/health). */
+async function reportFeatures(appUrl: string): Promise<void> {
+  try {
+    const health = (await (await fetch(`${appUrl}/api/health`)).json()) as {
+      features?: Record<string, { enabled: boolean; bound: boolean; problems: string[] }>;
+    };
+    for (const [name, f] of Object.entries(health.features ?? {})) {
+      if (!f.enabled) console.log(`Feature ${name}: switched off in cronwarden.config.ts`);
+      else if (!f.bound) for (const p of f.problems) console.log(`Feature ${name} is not bound: ${p}`);
+    }
+  } catch {
+    /* the health check already said what it could */
+  }
+}
+
 async function waitHealthy(timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
@@ -81,6 +96,7 @@ async function waitHealthy(timeoutMs: number): Promise<boolean> {
 if (await waitHealthy(120_000)) {
   publishRunningApp(process.env.APP_URL);
   console.log(`Cronwarden is up: ${process.env.APP_URL} (admin: ${process.env.APP_URL}/admin)`);
+  await reportFeatures(process.env.APP_URL);
 } else {
   console.error('The app did not become healthy within 120 s; see the log above. Starting the scheduler anyway.');
 }
