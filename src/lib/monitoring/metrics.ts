@@ -158,7 +158,8 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
     }
   }
   new Gauge({
-    name: 'cronwarden_gauge_errors',
+    // Not `..._gauge_errors`: Prometheus names say what is measured, never the metric's type.
+    name: 'cronwarden_metrics_collectors_failed',
     help: 'Feature gauges skipped in this scrape because their collection failed',
     registers,
   }).set(gaugeErrors);
