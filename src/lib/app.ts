@@ -1,5 +1,6 @@
 import { getConfig, type Config } from './config';
 import { openDb } from './db';
+import { createAvailability, databaseEndpoint, watchAvailability, type DatabaseAvailability } from './db/availability';
 import type { Db } from './db/types';
 import { createLogger, type Logger } from './logger';
 import { createStorage } from './storage';
@@ -14,6 +15,9 @@ interface App {
   config: Config;
   log: Logger;
   storage: Storage;
+  /** Whether the database answers; the outage and the recovery are logged once each. */
+  database: DatabaseAvailability;
+  /** The database; rejects with DatabaseUnavailableError (503) while it cannot be reached. */
   db(): Promise<Db>;
 }
 
@@ -28,16 +32,24 @@ export function getApp(): App {
   const config = getConfig();
   const log = createLogger({ level: config.logLevel, secrets: config.secrets });
   const storage = createStorage(config.storage);
+  const database = createAvailability(databaseEndpoint(config.db), log);
   let dbPromise: Promise<Db> | undefined;
   const app: App = {
     config,
     log,
     storage,
+    database,
     db() {
-      dbPromise ??= openDb(config.db, { seed: config.seedDemoData && config.db.driver !== 'supabase' }).catch((err) => {
-        dbPromise = undefined; // let the next request try again
-        throw err;
-      });
+      dbPromise ??= openDb(config.db, { seed: config.seedDemoData && config.db.driver !== 'supabase' }).then(
+        (db) => {
+          database.succeeded();
+          return watchAvailability(db, database);
+        },
+        (err) => {
+          dbPromise = undefined; // let the next request try again
+          throw database.failed(err);
+        },
+      );
       return dbPromise;
     },
   };

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { unreachableReason } from '../../src/lib/db/availability';
 import type { SqlDb } from '../../src/lib/db/types';
 
 export interface FakePostgrest {
@@ -11,7 +12,8 @@ export interface FakePostgrest {
 /**
  * Speaks the slice of PostgREST that supabase-js `rpc` uses: `POST /rest/v1/rpc/<fn>` with
  * named arguments as JSON, answered by calling the function on a real database. Errors come
- * back as PostgREST does: 4xx with `{ code, message, details, hint }`.
+ * back as PostgREST does: 4xx with `{ code, message, details, hint }`, and 503 PGRST000 when
+ * the database cannot be reached.
  */
 export async function startFakePostgrest(db: SqlDb, serviceKey: string): Promise<FakePostgrest> {
   const calls: FakePostgrest['calls'] = [];
@@ -32,6 +34,10 @@ export async function startFakePostgrest(db: SqlDb, serviceKey: string): Promise
     try {
       send(200, await db.rpc(m[1], body));
     } catch (err) {
+      // As PostgREST does when its database is down: 503 PGRST000, not a SQL error.
+      if (unreachableReason(err)) {
+        return send(503, { code: 'PGRST000', message: 'Could not connect with the database. Retrying the connection.', details: null, hint: null });
+      }
       const e = err as { code?: string; message: string };
       send(400, { code: e.code ?? 'P0001', message: e.message, details: null, hint: null });
     }

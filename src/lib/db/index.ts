@@ -18,7 +18,12 @@ export async function openDb(settings: DbSettings, options: { seed?: boolean } =
       return SupabaseDb.connect(settings.url, settings.serviceRoleKey);
     case 'postgres': {
       const db = PostgresDb.connect(settings.url, settings.poolMax);
-      await migrate(db, { seedFile: options.seed ? SEED_FILE : null });
+      try {
+        await migrate(db, { seedFile: options.seed ? SEED_FILE : null });
+      } catch (err) {
+        await db.close().catch(() => undefined); // a server that is down must not leave a pool behind per attempt
+        throw err;
+      }
       return db;
     }
     case 'pglite': {

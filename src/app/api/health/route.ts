@@ -1,4 +1,5 @@
 import { getApp } from '@/lib/app';
+import { isDatabaseUnavailable } from '@/lib/db/availability';
 import { isSqlDb } from '@/lib/db/types';
 import { pendingMigrations } from '@/lib/db/migrator';
 import { jsonResponse } from '@/lib/http/errors';
@@ -21,7 +22,8 @@ export async function GET(): Promise<Response> {
   } catch (err) {
     if (checks.database === 'unknown') checks.database = 'unreachable';
     try {
-      getApp().log.error({ type: 'health_check_failed', err }, 'health check failed');
+      // An unreachable database is logged once by the app when it goes away, not once per probe.
+      if (!isDatabaseUnavailable(err)) getApp().log.error({ type: 'health_check_failed', err }, 'health check failed');
     } catch {
       checks.app = 'misconfigured';
     }
