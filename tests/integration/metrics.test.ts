@@ -290,9 +290,10 @@ describeEngines('/api/metrics', (engine) => {
   it('the route asks for the bearer METRICS_TOKEN when it is set (401 JSON otherwise), and is open when it is not', async () => {
     const db = await engine.fresh();
     const token = 'metrics-token-0123456789abcdef';
+    const { log, logs } = captureLogs();
     const world = (env: Record<string, string>) => () => {
       const config = testConfig(env);
-      return { config, deps: async () => ({ db, config, log: captureLogs().log, now: () => NOW }) };
+      return { config, deps: async () => ({ db, config, log, now: () => NOW }) };
     };
     const guarded = metricsHandler(world({ METRICS_TOKEN: token }));
     const call = (h: typeof guarded, headers: Record<string, string> = {}) => h(new Request('http://local/api/metrics', { headers }));
@@ -309,7 +310,27 @@ describeEngines('/api/metrics', (engine) => {
     expect(ok.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(parseExposition(await ok.text()).has('cronwarden_metrics_collectors_failed')).toBe(true);
 
-    const open = await call(metricsHandler(world({})));
-    expect(open.status).toBe(200);
+    // Embedded default without a token: open, with one warning at the first scrape only.
+    const openHandler = metricsHandler(world({}));
+    for (let i = 0; i < 3; i++) expect((await call(openHandler)).status).toBe(200);
+    expect(logs.ofType('metrics_open')).toHaveLength(1);
+    expect(logs.ofType('metrics_open')[0]).toMatchObject({ level: 'warn' });
+    expect(String(logs.ofType('metrics_open')[0].msg)).toContain('METRICS_TOKEN');
+  });
+
+  it('a server deployment without METRICS_TOKEN answers 503 naming it, to anyone', async () => {
+    const db = await engine.fresh();
+    const servers: Record<string, string>[] = [{ DATABASE_URL: 'postgres://app:pw@db.internal:5432/app' }, { SUPABASE_URL: 'https://abcd.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'service-role-key-0123456789' }];
+    for (const env of servers) {
+      const config = testConfig(env);
+      const handler = metricsHandler(() => ({ config, deps: async () => ({ db, config, log: captureLogs().log, now: () => NOW }) }));
+      for (const headers of [{}, { authorization: 'Bearer anything-at-all-0123456789' }] as Record<string, string>[]) {
+        const res = await handler(new Request('http://local/api/metrics', { headers }));
+        expect(res.status).toBe(503);
+        const body = await res.json();
+        expect(body).toMatchObject({ success: false, error: { code: 'METRICS_TOKEN_UNSET' } });
+        expect(body.error.message).toContain('METRICS_TOKEN');
+      }
+    }
   });
 });

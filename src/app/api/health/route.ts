@@ -1,19 +1,31 @@
 import { getApp } from '@/lib/app';
+import { configuredChannels, NO_ALERT_CHANNEL_WARNING, type ChannelName } from '@/lib/alerts/channels';
 import { isDatabaseUnavailable } from '@/lib/db/availability';
 import { isSqlDb } from '@/lib/db/types';
 import { pendingMigrations } from '@/lib/db/migrator';
 import { jsonResponse } from '@/lib/http/errors';
+import { METRICS_OPEN_WARNING, METRICS_REFUSED_MESSAGE, metricsAccess, type MetricsAccess } from '@/lib/monitoring/metrics-access';
 
 export const dynamic = 'force-dynamic';
 
 /**
  * Liveness and readiness without a secret, so it says only what an operator's probe needs:
- * up, database reachable, migrations current. No versions, hosts or error texts.
+ * up, database reachable, migrations current, and what is set up to tell anyone
+ * (`alert_channels`: slack, webhook, pagerduty, email; `metrics`: bearer, open or refused) with
+ * `warnings` in words. No versions, hosts or error texts.
  */
 export async function GET(): Promise<Response> {
   const checks = { app: 'ok', database: 'unknown', migrations: 'unknown' } as Record<string, string>;
+  let alertChannels: ChannelName[] | undefined;
+  let metrics: MetricsAccess | undefined;
+  const warnings: string[] = [];
   try {
     const app = getApp();
+    alertChannels = configuredChannels(app.config);
+    if (alertChannels.length === 0) warnings.push(NO_ALERT_CHANNEL_WARNING);
+    metrics = metricsAccess(app.config);
+    if (metrics === 'open') warnings.push(METRICS_OPEN_WARNING);
+    if (metrics === 'refused') warnings.push(METRICS_REFUSED_MESSAGE);
     const db = await app.db();
     await db.rpc('cronwarden_ping');
     checks.database = 'ok';
@@ -29,5 +41,15 @@ export async function GET(): Promise<Response> {
     }
   }
   const healthy = checks.app === 'ok' && checks.database === 'ok' && checks.migrations !== 'pending';
-  return jsonResponse({ status: healthy ? 'ok' : 'degraded', checks, timestamp: new Date().toISOString() }, healthy ? 200 : 503);
+  return jsonResponse(
+    {
+      status: healthy ? 'ok' : 'degraded',
+      checks,
+      alert_channels: alertChannels ?? null,
+      metrics: metrics ?? null,
+      warnings,
+      timestamp: new Date().toISOString(),
+    },
+    healthy ? 200 : 503,
+  );
 }
