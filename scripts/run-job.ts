@@ -11,6 +11,7 @@ import { loadConfig } from '../src/lib/config';
 import { openDb } from '../src/lib/db';
 import { DataDirLockedError } from '../src/lib/db/pglite';
 import { getJob, jobNames } from '../src/lib/cron/registry';
+import { settlePings } from '../src/lib/cron/pings';
 import { runJob } from '../src/lib/cron/runner';
 import { parseOrThrow } from '../src/lib/http/query';
 import { AppError } from '../src/lib/http/errors';
@@ -66,7 +67,7 @@ try {
     log,
     now: () => new Date(),
   });
-  await db.close();
+  await Promise.all([db.close(), settlePings()]); // a dead-man's switch ping must leave before exit
   if (outcome.kind === 'finished') {
     console.log(JSON.stringify({ success: outcome.status !== 'failed', result: outcome.result }, null, 2));
     process.exit(outcome.status === 'failed' ? 1 : 0);
