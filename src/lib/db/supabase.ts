@@ -1,5 +1,5 @@
 import { PostgrestClient } from '@supabase/postgrest-js';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
 import type { Db, Row } from './types';
 import { toSqlParam } from './types';
 
@@ -22,11 +22,13 @@ export class SupabaseRpcError extends Error {
 export const SUPABASE_CONNECT_TIMEOUT_SECONDS = 3;
 
 // One pool for the process: a connect timeout of a few seconds, the request itself unbounded
-// (an rpc may run as long as its batch needs).
+// (an rpc may run as long as its batch needs). undici is loaded on first use: only Supabase
+// installs pay for it.
 let dispatcher: Agent | undefined;
-const fetchWithConnectTimeout = ((input: Parameters<typeof undiciFetch>[0], init?: Parameters<typeof undiciFetch>[1]) => {
-  dispatcher ??= new Agent({ connect: { timeout: SUPABASE_CONNECT_TIMEOUT_SECONDS * 1000 } });
-  return undiciFetch(input, { ...init, dispatcher });
+const fetchWithConnectTimeout = (async (input: string, init?: Record<string, unknown>) => {
+  const undici = await import('undici');
+  dispatcher ??= new undici.Agent({ connect: { timeout: SUPABASE_CONNECT_TIMEOUT_SECONDS * 1000 } });
+  return undici.fetch(input, { ...init, dispatcher } as Parameters<typeof undici.fetch>[1]);
 }) as unknown as typeof fetch;
 
 /**
