@@ -197,6 +197,11 @@ export interface Config {
     email?: { smtpUrl: string; from: string; to: string[] };
   };
   metricsToken?: string;
+  /**
+   * Dead-man's switch: job name -> ping URL, from `PING_URL_<JOB>` (`PING_URL_DRAFT_CLEANUP`
+   * for draft-cleanup). Healthchecks.io style: `<url>/start`, `<url>`, `<url>/fail`.
+   */
+  pings: Record<string, string>;
   redisUrl?: string;
   reportsDir: string;
   exports: {
@@ -278,6 +283,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     }
     email = { smtpUrl: e.SMTP_URL ?? '', from: e.ALERT_EMAIL_FROM ?? 'cronwarden@localhost', to };
   }
+  const pings = pingUrls(source, problems);
   const reportsDir = path.resolve(e.REPORTS_DIR);
   if (/^\/(etc|usr|bin|sbin|boot|proc|sys|dev|var\/log)(\/|$)/.test(reportsDir)) {
     problems.push(`REPORTS_DIR: refusing a system path (${reportsDir}); use a folder of the project such as ./reports`);
@@ -298,6 +304,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     e.SMTP_URL ? passwordOf(e.SMTP_URL) : undefined,
     e.REDIS_URL ? passwordOf(e.REDIS_URL) : undefined,
     e.SLACK_WEBHOOK_URL ? new URL(e.SLACK_WEBHOOK_URL).pathname.split('/').pop() : undefined,
+    ...Object.values(pings).flatMap(pingUrlSecrets),
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
 
   return {
@@ -329,6 +336,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       email,
     },
     metricsToken: e.METRICS_TOKEN,
+    pings,
     redisUrl: e.REDIS_URL,
     reportsDir,
     exports: {
@@ -353,6 +361,33 @@ function demoAppOf(demo: string | undefined, legacy: string | undefined, driver:
 function localUrlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '[::]') return '127.0.0.1';
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+const PING_URL_PREFIX = 'PING_URL_';
+
+/** `PING_URL_<JOB>` variables (not in the schema: one per job, named after it). */
+function pingUrls(source: Record<string, string | undefined>, problems: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, raw] of Object.entries(source)) {
+    if (!key.startsWith(PING_URL_PREFIX) || raw === undefined || raw.trim() === '') continue;
+    const suffix = key.slice(PING_URL_PREFIX.length);
+    if (!/^[A-Z0-9]+(_[A-Z0-9]+)*$/.test(suffix)) {
+      problems.push(`${key}: name the job in capitals with underscores, e.g. PING_URL_DRAFT_CLEANUP`);
+      continue;
+    }
+    // The message never repeats the value: a ping URL is a secret.
+    if (!optionalHttpUrl.safeParse(raw.trim()).success) {
+      problems.push(`${key}: must be an http:// or https:// URL such as https://hc-ping.com/<uuid>`);
+      continue;
+    }
+    out[suffix.toLowerCase().replace(/_/g, '-')] = raw.trim();
+  }
+  return out;
+}
+
+/** Anyone holding a ping URL can ping it: the whole URL, and its long path parts (uuids, keys). */
+function pingUrlSecrets(url: string): string[] {
+  return [url, ...new URL(url).pathname.split('/').filter((part) => part.length >= 16)];
 }
 
 function passwordOf(url: string): string | undefined {

@@ -71,6 +71,6 @@ describe('alerting over HTTP (next start)', () => {
     const text = await res.text();
     expect(text).toMatch(/^cronwarden_job_runs_total\{job="alerts-evaluate",status="succeeded"\} 1$/m);
     expect(text).toMatch(/^cronwarden_alerts_open\{severity="CRITICAL"\} \d+$/m);
-    expect(text).toMatch(/^cronwarden_gauge_errors 0$/m);
+    expect(text).toMatch(/^cronwarden_metrics_collectors_failed 0$/m);
   });
 });

@@ -16,13 +16,16 @@ describe('cron routes over real HTTP (next start)', () => {
     fetch(app.url + path, { method, headers });
   const auth = { authorization: `Bearer ${TEST_CRON_SECRET}` };
 
-  it('/api/health says up, database ok, migrations current, each feature bound, and nothing more', async () => {
+  it('/api/health says up, database ok, migrations current, each feature bound, who is told, and nothing more', async () => {
     const res = await get('/api/health');
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.checks).toEqual({ app: 'ok', database: 'ok', migrations: 'ok' });
-    expect(Object.keys(body).sort()).toEqual(['checks', 'features', 'status', 'timestamp']);
+    expect(Object.keys(body).sort()).toEqual(['alert_channels', 'checks', 'features', 'metrics', 'status', 'timestamp', 'warnings']);
     for (const f of ['exports', 'imports', 'drafts', 'userDeletion']) expect(body.features[f]).toEqual({ enabled: true, bound: true, problems: [] });
+    // The embedded default with no channel and no METRICS_TOKEN: both said in words.
+    expect(body).toMatchObject({ alert_channels: [], metrics: 'open' });
+    expect(body.warnings).toHaveLength(2);
   });
 
   it('runs the job with the right secret and answers the seed shape', async () => {

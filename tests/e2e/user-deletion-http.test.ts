@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +36,16 @@ async function prepareDataDir(): Promise<string> {
     await db.close();
   }
   return dir;
+}
+
+function runAsync(cmd: string, args: string[], options: { env: NodeJS.ProcessEnv; timeout: number }): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout }));
+  });
 }
 
 describe('DELETE /api/users/[userId] over real HTTP (next start)', () => {
@@ -124,7 +134,9 @@ describe('DELETE /api/users/[userId] over real HTTP (next start)', () => {
   });
 
   it('monitor:immediate reads the same figures through the app when APP_URL and ADMIN_API_TOKEN are set', async () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/monitor/immediate.ts'], {
+    // Spawned without blocking this process: a blocked event loop misses the app closing an
+    // idle kept-alive connection, and the next request on it fails ("other side closed").
+    const r = await runAsync(process.execPath, ['--import', 'tsx', 'scripts/monitor/immediate.ts'], {
       env: {
         NODE_ENV: 'production',
         PATH: process.env.PATH,
@@ -137,7 +149,6 @@ describe('DELETE /api/users/[userId] over real HTTP (next start)', () => {
         CHECK_INTERVAL: '1',
         MONITORING_DURATION: '1',
       },
-      encoding: 'utf8',
       timeout: 60_000,
     });
     expect(r.status).toBe(0);

@@ -195,8 +195,8 @@ describeEngines('user deletion reports', (engine) => {
 
     const config = testConfig();
     const gauges = Object.fromEntries(await Promise.all(userGauges.map(async (g) => [g.name, await g.collect({ db, config, now })])));
-    expect(gauges.cronwarden_user_deletion_error_rate_percent).toEqual([{ value: 100 }]);
-    expect(gauges.cronwarden_user_deletion_p95_duration_ms).toEqual([{ value: 25975 }]);
+    expect(gauges.cronwarden_user_deletion_error_ratio_last_hour).toEqual([{ value: 1 }]);
+    expect(gauges.cronwarden_user_deletion_p95_duration_seconds).toEqual([{ value: 25.975 }]);
     expect(gauges.cronwarden_user_deletion_attempts_last_hour).toContainEqual({ labels: { outcome: 'timeout' }, value: 2 });
 
     const ctx = { db, config, now, log: captureLogs().log };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { getApp, getJobDeps } from '../app';
 import { ConfigError } from '../config';
+import { isDatabaseUnavailable, type DatabaseUnavailableError } from '../db/availability';
 import { AppError, appErrorResponse, errorResponse, jsonResponse } from '../http/errors';
 import { dryRunParam, parseOrThrow, queryObject } from '../http/query';
 import { checkBearer } from './auth';
@@ -30,15 +31,23 @@ export function outcomeResponse(outcome: RunOutcome): Response {
       });
     case 'crashed':
       if (outcome.error instanceof AppError) return appErrorResponse(outcome.error);
+      if (isDatabaseUnavailable(outcome.error)) return databaseUnavailableResponse(outcome.error);
       return errorResponse(500, 'JOB_FAILED', `The job failed; details are recorded with run ${outcome.runId}.`, {
         run_id: outcome.runId,
       });
   }
 }
 
+/** 503 naming where the database is (host and port, never credentials); logged once by the app. */
+function databaseUnavailableResponse(err: DatabaseUnavailableError): Response {
+  const { host, port } = err.endpoint;
+  return errorResponse(503, err.code, err.message, { host, port, reason: err.reason }, { 'retry-after': '10' });
+}
+
 /** Anything thrown outside a run: caller errors keep their status, the rest is a bare 500. */
 export function failureResponse(err: unknown): Response {
   if (err instanceof AppError) return appErrorResponse(err);
+  if (isDatabaseUnavailable(err)) return databaseUnavailableResponse(err);
   if (err instanceof ConfigError) {
     return errorResponse(500, 'SERVER_MISCONFIGURED', 'The server configuration is invalid; see the server log.');
   }

@@ -3,6 +3,7 @@ import { requireFeature } from '../bindings/features';
 import { scrubSecrets } from '../logger';
 import { AppError } from '../http/errors';
 import { createBudget } from './budget';
+import { runPings } from './pings';
 import type { JobDefinition, JobDeps, JobResult } from './types';
 
 /** Seconds a lease outlives the platform's time limit before another run may take it over. */
@@ -80,6 +81,8 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
     );
   }
   log.info({ type: 'cron_run_started', dry_run: options.dryRun, trigger: options.trigger ?? 'http' }, 'job started');
+  const pings = runPings(def.name, runId, options.dryRun, { config: deps.config, log });
+  void pings.started();
 
   const budget = createBudget(options.budgetMs ?? def.maxDurationSeconds * 1000, options.budgetMs ? 0 : 3_000, options.budgetClock);
   let result: JobResult | undefined;
@@ -112,6 +115,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
 
   if (failure) {
     log.error({ type: 'cron_run_failed', duration_ms: durationMs, err: failure }, 'job failed');
+    void pings.finished({ status, duration_ms: durationMs, error: errorText ?? undefined });
     return { kind: 'crashed', runId, error: failure, durationMs };
   }
   // The caller sees the job's own result, scrubbed of configured secrets like the recorded copy.
@@ -127,6 +131,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
     },
     'job finished',
   );
+  void pings.finished({ status, duration_ms: durationMs, result: r });
   return {
     kind: 'finished',
     runId,

@@ -11,7 +11,11 @@ export interface GaugeSample {
  * these from src/lib/monitoring/gauges/<feature>.ts.
  */
 export interface FeatureGauge {
-  /** Prometheus name, `cronwarden_<feature>_<what>`. */
+  /**
+   * Prometheus name, `cronwarden_<feature>_<what>[_<unit>]`, as `promtool check metrics` wants it:
+   * base units (`_seconds`, `_bytes`, `_ratio` for 0..1), no `_total` (counters only), and no
+   * metric type in the name.
+   */
   name: string;
   help: string;
   labelNames?: string[];

@@ -8,6 +8,7 @@ import type { Db } from '../db/types';
 import { errorResponse } from '../http/errors';
 import type { Logger } from '../logger';
 import type { FeatureGauge } from './gauges';
+import { METRICS_OPEN_WARNING, METRICS_REFUSED_MESSAGE, metricsAccess } from './metrics-access';
 import { allGauges } from './gauges/index';
 
 /** Statuses a job's last run can have (skipped runs never count as "last run"). */
@@ -158,7 +159,8 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
     }
   }
   new Gauge({
-    name: 'cronwarden_gauge_errors',
+    // Not `..._gauge_errors`: Prometheus names say what is measured, never the metric's type.
+    name: 'cronwarden_metrics_collectors_failed',
     help: 'Feature gauges skipped in this scrape because their collection failed',
     registers,
   }).set(gaugeErrors);
@@ -166,7 +168,7 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
   return { body: await registry.metrics(), contentType: registry.contentType };
 }
 
-/** METRICS_TOKEN, when set, is required as a bearer token; compared in constant time. */
+/** True when the request carries the bearer `token` (compared in constant time), or no token is set. */
 export function metricsAuthorized(headers: Headers, token: string | undefined): boolean {
   if (!token) return true;
   const header = headers.get('authorization');
@@ -182,15 +184,26 @@ export interface MetricsWorld {
 
 const appWorld = (): MetricsWorld => ({ config: getApp().config, deps: getJobDeps });
 
-/** GET /api/metrics. */
+/**
+ * GET /api/metrics: 503 METRICS_TOKEN_UNSET on a server deployment without METRICS_TOKEN, 401
+ * without the bearer token when it is set, open on the embedded default (one `metrics_open`
+ * warning at the first scrape of the process).
+ */
 export function metricsHandler(world: () => MetricsWorld = appWorld): (request: Request) => Promise<Response> {
+  let warnedOpen = false;
   return async (request) => {
     try {
       const w = world();
-      if (!metricsAuthorized(request.headers, w.config.metricsToken)) {
+      const access = metricsAccess(w.config);
+      if (access === 'refused') return errorResponse(503, 'METRICS_TOKEN_UNSET', METRICS_REFUSED_MESSAGE);
+      if (access === 'bearer' && !metricsAuthorized(request.headers, w.config.metricsToken)) {
         return errorResponse(401, 'UNAUTHORIZED', 'Send "Authorization: Bearer <METRICS_TOKEN>".', {}, { 'www-authenticate': 'Bearer' });
       }
       const deps = await w.deps();
+      if (access === 'open' && !warnedOpen) {
+        warnedOpen = true;
+        deps.log.warn({ type: 'metrics_open' }, METRICS_OPEN_WARNING);
+      }
       const { body, contentType } = await renderMetrics({ db: deps.db, config: deps.config, now: deps.now(), log: deps.log });
       return new Response(body, { status: 200, headers: { 'content-type': contentType, 'cache-control': 'no-store' } });
     } catch (err) {

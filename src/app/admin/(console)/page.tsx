@@ -1,5 +1,6 @@
 import Link from 'next/link';
-import { getJobDeps } from '@/lib/app';
+import { getApp, getJobDeps } from '@/lib/app';
+import { isDatabaseUnavailable } from '@/lib/db/availability';
 import { requireAdminPage } from '@/lib/admin/guard';
 import { jobsOverview, recentRuns, runsPerDay, type JobOverview } from '@/lib/admin/jobs';
 import { openAlertsBySubject } from '@/lib/alerts/store';
@@ -7,6 +8,7 @@ import { settle } from '@/lib/admin/settle';
 import { formatCount, formatDuration, formatUtc, relativeTime } from '@/lib/admin/format';
 import styles from '../admin.module.css';
 import { BarSeriesChart } from './charts';
+import { DatabaseUnreachable } from './database-unreachable';
 import { JobsTable, type JobRowView } from './jobs-table';
 import { AlertsPanel } from './panels/alerts';
 import { DeletionsPanel } from './panels/deletions';
@@ -49,8 +51,8 @@ function Badge({ status }: { status: string }) {
   return <span className={`${styles.badge} ${styles[`badge_${status}`] ?? ''}`}>{status}</span>;
 }
 
-export default async function AdminOverview() {
-  await requireAdminPage();
+/** The data the page cannot do without (the panels load their own, each on its own). */
+async function loadOverview() {
   const deps = await getJobDeps();
   const now = deps.now();
   // Alert state is optional for the jobs table: without it the column says n/a.
@@ -59,6 +61,19 @@ export default async function AdminOverview() {
     jobsOverview(deps.db, now, openAlerts.ok ? openAlerts.value : undefined),
     recentRuns(deps.db, null, HISTORY_RUNS),
   ]);
+  return { deps, now, jobs, runs };
+}
+
+export default async function AdminOverview() {
+  await requireAdminPage();
+  let loaded;
+  try {
+    loaded = await loadOverview();
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) return <DatabaseUnreachable error={err} since={getApp().database.downSince()} retryHref="/admin" />;
+    throw err;
+  }
+  const { deps, now, jobs, runs } = loaded;
   const perDay = runsPerDay(runs, now, HISTORY_DAYS).map((d) => ({ ...d, day: d.day.slice(5) }));
 
   return (

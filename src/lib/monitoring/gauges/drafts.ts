@@ -3,7 +3,8 @@ import type { FeatureGauge } from '../gauges';
 
 export const draftGauges: FeatureGauge[] = [
   {
-    name: 'cronwarden_drafts_total',
+    // A gauge: no `_total`, which Prometheus reserves for counters.
+    name: 'cronwarden_drafts',
     help: 'Courses in draft status',
     async collect({ db, now }) {
       return [{ value: (await draftSystemHealth(db, now)).total_drafts }];
@@ -17,11 +18,11 @@ export const draftGauges: FeatureGauge[] = [
     },
   },
   {
-    name: 'cronwarden_drafts_pollution_percent',
-    help: 'Unused drafts as a percentage of all drafts (0 when there are no drafts)',
+    name: 'cronwarden_drafts_pollution_ratio',
+    help: 'Unused drafts as a share (0..1) of all drafts (0 when there are no drafts)',
     async collect({ db, now }) {
       const h = await draftSystemHealth(db, now);
-      return [{ value: h.total_drafts > 0 ? (100 * h.unused_drafts) / h.total_drafts : 0 }];
+      return [{ value: h.total_drafts > 0 ? h.unused_drafts / h.total_drafts : 0 }];
     },
   },
 ];

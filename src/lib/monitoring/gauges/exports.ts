@@ -8,7 +8,7 @@ async function lastHour(db: Db, now: Date) {
 
 /** Success rate of exports finished in the last hour; absent when none finished. */
 export const exportSuccessRateGauge: FeatureGauge = {
-  name: 'cronwarden_exports_success_rate_last_hour',
+  name: 'cronwarden_exports_success_ratio_last_hour',
   help: 'Share (0..1) of exports finished in the last 60 minutes that completed; absent when none finished',
   async collect({ db, now }) {
     const { total, failed } = await lastHour(db, now);
@@ -18,7 +18,7 @@ export const exportSuccessRateGauge: FeatureGauge = {
 
 /** Exports finished (completed or failed) in the last hour. */
 export const exportsPerHourGauge: FeatureGauge = {
-  name: 'cronwarden_exports_per_hour',
+  name: 'cronwarden_exports_finished_last_hour',
   help: 'Exports finished (completed or failed) in the last 60 minutes',
   labelNames: ['status'],
   async collect({ db, now }) {
