@@ -2,15 +2,19 @@ import { getApp } from '@/lib/app';
 import { isSqlDb } from '@/lib/db/types';
 import { pendingMigrations } from '@/lib/db/migrator';
 import { jsonResponse } from '@/lib/http/errors';
+import { scheduleStatus, type ScheduleStatus } from '@/lib/schedules/firing';
+import { activeScheduler } from '@/lib/schedules/scheduler';
 
 export const dynamic = 'force-dynamic';
 
 /**
  * Liveness and readiness without a secret, so it says only what an operator's probe needs:
- * up, database reachable, migrations current. No versions, hosts or error texts.
+ * up, database reachable, migrations current, and which scheduler fires each job and when it
+ * last did (so a scheduler that never fires shows). No versions, hosts or error texts.
  */
 export async function GET(): Promise<Response> {
   const checks = { app: 'ok', database: 'unknown', migrations: 'unknown' } as Record<string, string>;
+  let schedules: ScheduleStatus | undefined;
   try {
     const app = getApp();
     const db = await app.db();
@@ -18,6 +22,7 @@ export async function GET(): Promise<Response> {
     checks.database = 'ok';
     if (isSqlDb(db)) checks.migrations = (await pendingMigrations(db)).length === 0 ? 'ok' : 'pending';
     else checks.migrations = 'external';
+    schedules = await scheduleStatus(db, activeScheduler(app.config), new Date());
   } catch (err) {
     if (checks.database === 'unknown') checks.database = 'unreachable';
     try {
@@ -27,5 +32,8 @@ export async function GET(): Promise<Response> {
     }
   }
   const healthy = checks.app === 'ok' && checks.database === 'ok' && checks.migrations !== 'pending';
-  return jsonResponse({ status: healthy ? 'ok' : 'degraded', checks, timestamp: new Date().toISOString() }, healthy ? 200 : 503);
+  return jsonResponse(
+    { status: healthy ? 'ok' : 'degraded', checks, ...(schedules ? { schedules } : {}), timestamp: new Date().toISOString() },
+    healthy ? 200 : 503,
+  );
 }
