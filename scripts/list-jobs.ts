@@ -1,4 +1,4 @@
-/** Prints the jobs as a Markdown table: registry + vercel.json schedules (used for the README). */
+/** Prints the jobs as a Markdown table: registry + the schedule table (used for the README). */
 import { jobs } from '../src/lib/cron/registry';
 import { describeSchedule, scheduleOf } from '../src/lib/cron/schedule';
 
