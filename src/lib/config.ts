@@ -293,12 +293,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     port: e.PORT,
     appUrl: e.APP_URL ?? `http://127.0.0.1:${e.PORT}`,
     dataDir,
-    cron: {
-      secret: e.CRON_SECRET,
-      enabled: e.CRON_ENABLED === 'true',
-      maintenanceSecret: e.MAINTENANCE_CRON_SECRET,
-      scheduler: e.CRON_SCHEDULER,
-    },
+    cron: { secret: e.CRON_SECRET, enabled: e.CRON_ENABLED === 'true', maintenanceSecret: e.MAINTENANCE_CRON_SECRET, scheduler: e.CRON_SCHEDULER },
     db,
     seedDemoData:
       e.SEED_DEMO_DATA === undefined || e.SEED_DEMO_DATA === ''
