@@ -41,6 +41,10 @@ const intIn = (fallback: number, min: number, max: number) =>
         .max(max, { message: `must be at most ${max}` }),
     );
 
+/** Who fires the jobs (README: Which scheduler?). Unset CRON_SCHEDULER: what scheduler.json declares. */
+export const SCHEDULER_NAMES = ['vercel-pro', 'vercel-hobby', 'supabase-cron', 'local'] as const;
+export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).optional().default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
@@ -56,6 +60,7 @@ const envSchema = z.object({
   CRON_SECRET: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
   CRON_ENABLED: optionalString,
   MAINTENANCE_CRON_SECRET: optionalString,
+  CRON_SCHEDULER: optionalString.pipe(z.enum(SCHEDULER_NAMES, { message: `must be one of ${SCHEDULER_NAMES.join(', ')}` }).optional()),
 
   // Blank counts as unset (as in scripts/lib/env.ts): '' resolved to the project folder itself.
   DATA_DIR: z
@@ -179,6 +184,8 @@ export interface Config {
     /** The seed's maintenance route answers 503 unless this is exactly "true". */
     enabled: boolean;
     maintenanceSecret?: string;
+    /** Overrides scheduler.json's declaration at run time (`npm start` sets local). */
+    scheduler?: SchedulerName;
   };
   db: DbSettings;
   /** The demo app: off (a team's database), tables (empty), data (tables and demo rows). */
@@ -314,7 +321,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     host: e.HOST,
     appUrl: e.APP_URL ?? `http://${localUrlHost(e.HOST)}:${e.PORT}`,
     dataDir,
-    cron: { secret: e.CRON_SECRET, enabled: e.CRON_ENABLED === 'true', maintenanceSecret: e.MAINTENANCE_CRON_SECRET },
+    cron: { secret: e.CRON_SECRET, enabled: e.CRON_ENABLED === 'true', maintenanceSecret: e.MAINTENANCE_CRON_SECRET, scheduler: e.CRON_SCHEDULER },
     db,
     demoApp: demoAppOf(e.DEMO_APP, e.SEED_DEMO_DATA, db.driver),
     storage,

@@ -90,6 +90,8 @@ describe('admin page in a browser (next start + Chromium)', () => {
     expect(await row.count()).toBe(1);
     // Schedule in words from vercel.json, and the seeded history's last run.
     expect(await row.textContent()).toContain('At 04:30 (UTC)');
+    // Which scheduler fires it (scheduler.json declares Vercel Pro) and when it last did.
+    expect(await row.locator('[data-testid="fired-by"]').textContent()).toMatch(/^by Vercel Cron \(Pro\); last /);
     expect(await row.locator('td').nth(3).textContent()).toBe('succeeded');
   });
 

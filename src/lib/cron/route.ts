@@ -12,7 +12,7 @@ type Handler = (request: Request) => Promise<Response>;
 
 function triggerOf(headers: Headers): RunTrigger {
   const declared = headers.get('x-cron-trigger');
-  if (declared === 'scheduler' || declared === 'admin' || declared === 'script') return declared;
+  if (declared === 'scheduler' || declared === 'admin' || declared === 'script' || declared === 'pg_cron') return declared;
   return (headers.get('user-agent') ?? '').startsWith('vercel-cron') ? 'vercel' : 'http';
 }
 

@@ -9,7 +9,8 @@ import type { JobDefinition, JobDeps, JobResult } from './types';
 /** Seconds a lease outlives the platform's time limit before another run may take it over. */
 export const LEASE_GRACE_SECONDS = 60;
 
-export type RunTrigger = 'http' | 'vercel' | 'scheduler' | 'admin' | 'script';
+/** Who started a run (cron_job_runs.trigger): 'dispatcher' is /api/cron/dispatch, 'pg_cron' Supabase Cron. */
+export type RunTrigger = 'http' | 'vercel' | 'scheduler' | 'admin' | 'script' | 'dispatcher' | 'pg_cron';
 
 export interface RunOptions<I> {
   input: I;

@@ -10,6 +10,8 @@ export interface JobRowView {
   description: string;
   schedule: string | null;
   scheduleText: string;
+  /** Who fires the job and when it last did: "Vercel Cron (Pro)", "3 h ago" ('' when never). */
+  firedBy: { label: string; lessOften: boolean; last: string; lastRelative: string } | null;
   nextRun: string;
   nextRunRelative: string;
   running: boolean;
@@ -126,6 +128,12 @@ export function JobsTable({ rows }: { rows: JobRowView[] }) {
                 <td className={styles.schedule}>
                   {j.scheduleText}
                   {j.schedule && <span className={`${styles.sub} ${styles.mono} ${styles.nowrap}`}>{j.schedule}</span>}
+                  {j.firedBy && (
+                    <span className={styles.sub} data-testid="fired-by" title={j.firedBy.last}>
+                      by {j.firedBy.label}
+                      {j.firedBy.lessOften ? ', once a day' : ''}; last {j.firedBy.lastRelative || 'never'}
+                    </span>
+                  )}
                 </td>
                 <td className={styles.nowrap}>
                   {j.lastRun ? (

@@ -5,6 +5,7 @@ import { requireAdminPage } from '@/lib/admin/guard';
 import { jobsOverview, recentRuns, runsPerDay, type JobOverview } from '@/lib/admin/jobs';
 import { openAlertsBySubject } from '@/lib/alerts/store';
 import { settle } from '@/lib/admin/settle';
+import { activeScheduler } from '@/lib/schedules/scheduler';
 import { formatCount, formatDuration, formatUtc, relativeTime } from '@/lib/admin/format';
 import styles from '../admin.module.css';
 import { BarSeriesChart } from './charts';
@@ -28,6 +29,14 @@ function jobRowView(j: JobOverview, now: Date): JobRowView {
     description: j.description,
     schedule: j.schedule,
     scheduleText: j.schedule_text,
+    firedBy: j.fired_by
+      ? {
+          label: j.fired_by.label,
+          lessOften: j.fired_by.less_often,
+          last: formatUtc(j.fired_by.last_fired_at),
+          lastRelative: relativeTime(j.fired_by.last_fired_at, now),
+        }
+      : null,
     nextRun: formatUtc(j.next_run_at),
     nextRunRelative: relativeTime(j.next_run_at, now),
     running: j.running,
@@ -58,7 +67,7 @@ async function loadOverview() {
   // Alert state is optional for the jobs table: without it the column says n/a.
   const openAlerts = await settle('job-alerts', () => openAlertsBySubject(deps.db, now));
   const [jobs, runs] = await Promise.all([
-    jobsOverview(deps.db, now, openAlerts.ok ? openAlerts.value : undefined),
+    jobsOverview(deps.db, now, openAlerts.ok ? openAlerts.value : undefined, activeScheduler(deps.config)),
     recentRuns(deps.db, null, HISTORY_RUNS),
   ]);
   return { deps, now, jobs, runs };
@@ -83,7 +92,7 @@ export default async function AdminOverview() {
       <section id="jobs" className={styles.panel}>
         <h2>Jobs</h2>
         <p className={styles.panelNote}>
-          Schedules from vercel.json (UTC). “Dry run” reports what a run would do and changes nothing.
+          Schedules in UTC, with the scheduler that fires each job. “Dry run” reports what a run would do and changes nothing.
         </p>
         <JobsTable rows={jobs.map((j) => jobRowView(j, now))} />
       </section>

@@ -6,21 +6,25 @@ import { isSqlDb } from '@/lib/db/types';
 import { pendingMigrations } from '@/lib/db/migrator';
 import { jsonResponse } from '@/lib/http/errors';
 import { METRICS_OPEN_WARNING, METRICS_REFUSED_MESSAGE, metricsAccess, type MetricsAccess } from '@/lib/monitoring/metrics-access';
+import { scheduleStatus, type ScheduleStatus } from '@/lib/schedules/firing';
+import { activeScheduler } from '@/lib/schedules/scheduler';
 
 export const dynamic = 'force-dynamic';
 
 /**
  * Liveness and readiness without a secret, so it says only what an operator's probe needs:
  * up, database reachable, migrations current, each feature bound or not with the reasons (table
- * and column names of the bindings, never values), and what is set up to tell anyone
+ * and column names of the bindings, never values), what is set up to tell anyone
  * (`alert_channels`: slack, webhook, pagerduty, email; `metrics`: bearer, open or refused) with
- * `warnings` in words. No versions, hosts or error texts.
+ * `warnings` in words, and which scheduler fires each job and when it last did (so a scheduler
+ * that never fires shows). No versions, hosts or error texts.
  */
 export async function GET(): Promise<Response> {
   const checks = { app: 'ok', database: 'unknown', migrations: 'unknown' } as Record<string, string>;
   let features: Record<string, { enabled: boolean; bound: boolean; problems: string[] }> | undefined;
   let alertChannels: ChannelName[] | undefined;
   let metrics: MetricsAccess | undefined;
+  let schedules: ScheduleStatus | undefined;
   const warnings: string[] = [];
   try {
     const app = getApp();
@@ -36,6 +40,7 @@ export async function GET(): Promise<Response> {
     else checks.migrations = 'external';
     const states = await app.features();
     features = Object.fromEntries(FEATURES.map((f) => [f, { enabled: states[f].enabled, bound: states[f].bound, problems: states[f].problems }]));
+    schedules = await scheduleStatus(db, activeScheduler(app.config), new Date());
   } catch (err) {
     if (checks.database === 'unknown') checks.database = 'unreachable';
     try {
@@ -55,6 +60,7 @@ export async function GET(): Promise<Response> {
       alert_channels: alertChannels ?? null,
       metrics: metrics ?? null,
       warnings,
+      ...(schedules ? { schedules } : {}),
       timestamp: new Date().toISOString(),
     },
     healthy ? 200 : 503,
