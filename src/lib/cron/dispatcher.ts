@@ -31,13 +31,14 @@ export interface DispatchOptions {
   budgetClock?: () => number;
 }
 
-export type DispatchAction = 'ran' | 'not_due' | 'skipped_running' | 'deferred';
+export type DispatchAction = 'ran' | 'not_due' | 'skipped_running' | 'deferred' | 'feature_off';
 
 export interface DispatchJobReport {
   job: string;
   /**
    * ran: started (see status); not_due: no scheduled time since its last run; skipped_running:
-   * another run holds its lease; deferred: due, but the time budget ran out before its turn.
+   * another run holds its lease; deferred: due, but the time budget ran out before its turn;
+   * feature_off: its feature is switched off or not bound (never run, never due).
    */
   action: DispatchAction;
   /** Start of the last recorded run (not dry, not skipped), ISO UTC; null when it never ran. */
@@ -115,6 +116,11 @@ export async function dispatchDueJobs(entries: DispatchEntry[], options: Dispatc
     const name = entry.job.name;
     if (seen.has(name)) continue;
     seen.add(name);
+    const feature = entry.job.feature ? deps.features[entry.job.feature] : undefined;
+    if (feature && !feature.bound) {
+      reports.push({ job: name, action: 'feature_off', last_run_at: null, due_since: null, error: feature.problems[0] ?? 'switched off' });
+      continue;
+    }
     const last = await lastRunAt(deps, name);
     const state = dueState(entry.schedule, last, now);
     const base = { job: name, last_run_at: last?.toISOString() ?? null, due_since: state.dueSince?.toISOString() ?? null };

@@ -19,11 +19,13 @@ interface FiredBody {
 
 /**
  * What a firing came to: `ok` (succeeded), `partial` (stopped by its time budget), `skipped`
- * (409: the previous run still holds the lease), `failed` (a failed run, or any other answer
- * such as 503 DATABASE_UNAVAILABLE or 401).
+ * (409: the previous run still holds the lease), `feature_off` (503: its feature is switched
+ * off or not bound; said once, see startLocalScheduler), `failed` (a failed run, or any other
+ * answer such as 503 DATABASE_UNAVAILABLE or 401).
  */
-export function firingOutcome(httpStatus: number, body: FiredBody | null): 'ok' | 'partial' | 'skipped' | 'failed' {
+export function firingOutcome(httpStatus: number, body: FiredBody | null): 'ok' | 'partial' | 'skipped' | 'feature_off' | 'failed' {
   if (httpStatus === 409) return 'skipped';
+  if (httpStatus === 503 && (body?.error?.code === 'FEATURE_NOT_BOUND' || body?.error?.code === 'FEATURE_DISABLED')) return 'feature_off';
   if (httpStatus !== 200) return 'failed';
   const status = body?.result?.status;
   if (status === 'succeeded') return 'ok';
@@ -40,6 +42,8 @@ export function firingOutcome(httpStatus: number, body: FiredBody | null): 'ok' 
 export function startLocalScheduler(options: LocalSchedulerOptions): { stop(): void; timers: Cron[] } {
   const doFetch = options.fetch ?? fetch;
   const base = options.baseUrl.replace(/\/$/, '');
+  // A job whose feature is off or unbound is reported once, not at every firing.
+  const off = new Set<string>();
   const fire = async (path: string) => {
     const job = jobNameOfPath(path);
     const t0 = performance.now();
@@ -65,6 +69,12 @@ export function startLocalScheduler(options: LocalSchedulerOptions): { stop(): v
         error: body?.error?.message?.slice(0, 300),
         ms: Math.round(performance.now() - t0),
       };
+      if (outcome === 'feature_off') {
+        if (!off.has(path)) options.log.warn(fields, 'scheduled job not run: its feature is switched off or not bound');
+        off.add(path);
+        return;
+      }
+      off.delete(path);
       if (outcome === 'failed') options.log.error(fields, 'scheduled job failed');
       else if (outcome === 'ok') options.log.info(fields, 'scheduled job fired');
       else options.log.warn(fields, outcome === 'skipped' ? 'scheduled job skipped: already running' : 'scheduled job ran out of time (partial)');
