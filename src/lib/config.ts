@@ -17,6 +17,24 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
+/**
+ * A secret or token: unset when empty. Leading or trailing whitespace is refused with the
+ * variable's name rather than trimmed: HTTP strips it from header values, so such a secret could
+ * never match what a caller sends, and trimming would hide a copy-paste accident.
+ */
+const secret = (minLength: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? undefined : v))
+    .pipe(
+      z
+        .string()
+        .refine((v) => v === v.trim(), { message: 'has leading or trailing whitespace (spaces, tabs or a newline); remove it' })
+        .refine((v) => v.length >= minLength, { message: `must be at least ${minLength} characters` })
+        .optional(),
+    );
+
 const optionalUrl = z
   .string()
   .optional()
@@ -47,9 +65,9 @@ const envSchema = z.object({
   PORT: intIn(3000, 1, 65535),
   APP_URL: optionalUrl,
 
-  CRON_SECRET: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
+  CRON_SECRET: secret(16),
   CRON_ENABLED: optionalString,
-  MAINTENANCE_CRON_SECRET: optionalString,
+  MAINTENANCE_CRON_SECRET: secret(1),
 
   DATA_DIR: z.string().optional().default('.data'),
   DATABASE_URL: optionalString.pipe(
@@ -60,7 +78,7 @@ const envSchema = z.object({
   ),
   DATABASE_POOL_MAX: intIn(5, 1, 100),
   SUPABASE_URL: optionalUrl,
-  SUPABASE_SERVICE_ROLE_KEY: optionalString,
+  SUPABASE_SERVICE_ROLE_KEY: secret(1),
   // Unset: demo data on the embedded database only, never on a real server unless asked.
   SEED_DEMO_DATA: z.enum(['true', 'false', '1', '0', '']).optional(),
 
@@ -68,16 +86,16 @@ const envSchema = z.object({
   STORAGE_BUCKET: z.string().optional().default('exports'),
   S3_ENDPOINT: optionalUrl,
   S3_REGION: z.string().optional().default('us-east-1'),
-  S3_ACCESS_KEY_ID: optionalString,
-  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_ACCESS_KEY_ID: secret(1),
+  S3_SECRET_ACCESS_KEY: secret(1),
   S3_FORCE_PATH_STYLE: bool(false),
 
   RUN_HISTORY_DAYS: intIn(90, 1, 3650),
 
   // Admin page and admin API
-  ADMIN_PASSWORD: optionalString.pipe(z.string().min(8, { message: 'must be at least 8 characters' }).optional()),
-  ADMIN_API_TOKEN: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
-  SESSION_SECRET: optionalString.pipe(z.string().min(32, { message: 'must be at least 32 characters' }).optional()),
+  ADMIN_PASSWORD: secret(8),
+  ADMIN_API_TOKEN: secret(16),
+  SESSION_SECRET: secret(32),
 
   // Alerting
   ALERT_REPEAT_MINUTES: intIn(240, 1, 10_080),
@@ -98,7 +116,7 @@ const envSchema = z.object({
   ),
   ALERT_EMAIL_FROM: optionalString.pipe(z.email({ message: 'must be an e-mail address' }).optional()),
   ALERT_EMAIL_TO: optionalString,
-  METRICS_TOKEN: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
+  METRICS_TOKEN: secret(16),
 
   // Features
   REDIS_URL: optionalString.pipe(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getApp, getJobDeps } from '../app';
 import type { Config } from '../config';
-import { secretsEqual } from '../cron/auth';
+import { bearerTokenOf, secretsEqual } from '../cron/auth';
 import type { JobDeps } from '../cron/types';
 import { failureResponse } from '../cron/route';
 import { requireAdmin } from './admin-auth';
@@ -118,8 +118,8 @@ export function adminHandler<B = undefined, P = Record<string, never>>(
     try {
       const w = world();
       requireAdmin(request.headers, w.config);
-      const bearer = /^Bearer (\S+)$/.exec((request.headers.get('authorization') ?? '').trim());
-      const actor = bearer && w.config.admin.apiToken && secretsEqual(bearer[1], w.config.admin.apiToken) ? 'api-token' : 'admin-session';
+      const bearer = bearerTokenOf(request.headers.get('authorization'));
+      const actor = bearer !== null && w.config.admin.apiToken && secretsEqual(bearer, w.config.admin.apiToken) ? 'api-token' : 'admin-session';
       parseOrThrow(z.strictObject({}), queryObject(new URL(request.url)));
       const rawParams: Record<string, string> = {};
       for (const [k, v] of Object.entries((await context?.params) ?? {})) if (typeof v === 'string') rawParams[k] = v;

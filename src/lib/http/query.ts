@@ -3,14 +3,18 @@ import { AppError } from './errors';
 
 const MAX_QUERY_LENGTH = 2048;
 
-/** Query parameters as a plain object; a repeated or oversized parameter is the caller's error. */
+/**
+ * Query parameters as an object without a prototype, so every name (`__proto__`, `constructor`,
+ * `prototype` included) is an own key that strict schemas see and refuse like any other unknown
+ * parameter. A repeated or oversized parameter is the caller's error.
+ */
 export function queryObject(url: URL): Record<string, string> {
   if (url.search.length > MAX_QUERY_LENGTH) {
     throw new AppError(414, 'QUERY_TOO_LONG', `Query string longer than ${MAX_QUERY_LENGTH} characters.`);
   }
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (const [key, value] of url.searchParams) {
-    if (Object.prototype.hasOwnProperty.call(out, key)) {
+    if (Object.hasOwn(out, key)) {
       throw new AppError(400, 'DUPLICATE_PARAMETER', `Query parameter '${key}' is given more than once.`);
     }
     out[key] = value;

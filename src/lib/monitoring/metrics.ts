@@ -2,7 +2,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { getApp, getJobDeps } from '../app';
 import { alertCounts } from '../alerts/store';
 import type { Config } from '../config';
-import { MAX_AUTH_HEADER_LENGTH, secretsEqual } from '../cron/auth';
+import { bearerTokenOf, MAX_AUTH_HEADER_LENGTH, secretsEqual } from '../cron/auth';
 import { failureResponse } from '../cron/route';
 import type { Db } from '../db/types';
 import { errorResponse } from '../http/errors';
@@ -171,8 +171,8 @@ export function metricsAuthorized(headers: Headers, token: string | undefined): 
   if (!token) return true;
   const header = headers.get('authorization');
   if (!header || header.length > MAX_AUTH_HEADER_LENGTH) return false;
-  const m = /^Bearer ([\x21-\x7e]+)$/.exec(header.trim());
-  return m !== null && secretsEqual(m[1], token);
+  const given = bearerTokenOf(header);
+  return given !== null && secretsEqual(given, token);
 }
 
 export interface MetricsWorld {
