@@ -144,6 +144,9 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
         `gauge ${g.name}`,
       );
       if (!Array.isArray(samples)) throw new Error('collect() did not return an array');
+      // No samples means the value is unknown: the series stays absent. (prom-client would
+      // report a registered gauge without labels as 0, which a rule such as `< 0.9` reads as real.)
+      if (samples.length === 0) continue;
       // Built outside the registry and registered only when every sample is valid.
       const gauge = new Gauge({ name: g.name, help: g.help, labelNames: g.labelNames ?? [], registers: [] });
       for (const s of samples) {

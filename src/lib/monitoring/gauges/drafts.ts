@@ -18,10 +18,10 @@ export const draftGauges: FeatureGauge[] = [
   },
   {
     name: 'cronwarden_drafts_pollution_percent',
-    help: 'Unused drafts as a percentage of all drafts (0 when there are no drafts)',
+    help: 'Unused drafts as a percentage of all drafts; absent when there are no drafts',
     async collect({ db, now }) {
       const h = await draftSystemHealth(db, now);
-      return [{ value: h.total_drafts > 0 ? (100 * h.unused_drafts) / h.total_drafts : 0 }];
+      return h.total_drafts > 0 ? [{ value: (100 * h.unused_drafts) / h.total_drafts }] : [];
     },
   },
 ];
