@@ -64,6 +64,14 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
   PORT: intIn(3000, 1, 65535),
   APP_URL: optionalUrl,
+  /**
+   * Reverse proxies in front of the app that append the client's address to X-Forwarded-For
+   * (nginx, a load balancer). 0: the socket's address is the client's, and X-Forwarded-For is
+   * whatever the client wrote.
+   */
+  TRUST_PROXY_HOPS: intIn(0, 0, 10),
+  /** Set to 1 by the Vercel platform itself: the client address comes from the platform. */
+  VERCEL: optionalString,
 
   CRON_SECRET: secret(16),
   CRON_ENABLED: optionalString,
@@ -175,6 +183,8 @@ export interface Config {
   port: number;
   appUrl: string;
   dataDir: string;
+  /** How to tell the client's address (rate limits, logs): see src/lib/http/client-address.ts. */
+  clientAddress: { trustProxyHops: number; vercel: boolean };
   cron: {
     secret?: string;
     /** The seed's maintenance route answers 503 unless this is exactly "true". */
@@ -304,6 +314,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     port: e.PORT,
     appUrl: e.APP_URL ?? `http://127.0.0.1:${e.PORT}`,
     dataDir,
+    clientAddress: { trustProxyHops: e.TRUST_PROXY_HOPS, vercel: e.VERCEL === '1' },
     cron: { secret: e.CRON_SECRET, enabled: e.CRON_ENABLED === 'true', maintenanceSecret: e.MAINTENANCE_CRON_SECRET },
     db,
     seedDemoData:

@@ -29,9 +29,11 @@ async function freePort(): Promise<number> {
 
 /**
  * The built app (`next start`, built once per test run by the global setup) on a free loopback
- * port, with its own embedded database in a temp DATA_DIR unless `env` says otherwise.
+ * port, with its own embedded database in a temp DATA_DIR unless `env` says otherwise. Waits
+ * until /api/health answers 200 (any answer with `healthy: false`, for a misconfigured app).
  */
-export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
+export async function startApp(env: Record<string, string> = {}, options: { healthy?: boolean } = {}): Promise<RunningApp> {
+  const mustBeHealthy = options.healthy ?? true;
   if (!fs.existsSync(path.join('.next', 'BUILD_ID'))) throw new Error('No production build: run `npm run build` first.');
   const port = await freePort();
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cw-app-'));
@@ -59,7 +61,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
     if (child.exitCode !== null) throw new Error(`app exited (${child.exitCode}):\n${out}`);
     try {
       const res = await fetch(`${url}/api/health`);
-      if (res.status === 200) break;
+      if (res.status === 200 || !mustBeHealthy) break;
     } catch {
       /* not yet listening */
     }

@@ -62,7 +62,7 @@ export function cronRoute<I>(job: JobDefinition<I>): Record<'GET' | 'HEAD' | 'PO
   const GET: Handler = async (request) => {
     try {
       checkBearer(request.headers, getApp().config.cron.secret);
-      const raw = queryObject(new URL(request.url));
+      const raw = queryObject(request);
       const { dryRun: rawDryRun, ...rest } = raw;
       const dryRun = parseOrThrow(z.object({ dryRun: dryRunParam }), rawDryRun === undefined ? {} : { dryRun: rawDryRun }).dryRun ?? false;
       const input = parseOrThrow(job.input, rest);
