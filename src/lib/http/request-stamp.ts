@@ -57,18 +57,23 @@ export function peerAddress(headers: Headers): string | undefined {
 }
 
 /**
- * The URL as the client sent it (path and query exactly as on the request line) when stamped,
- * else `request.url`.
+ * `request.url` with the query parameters Next's own parsing loses put back from the request as
+ * sent: names of Object.prototype members such as `__proto__`, which become the prototype of
+ * Next's query object instead of a key. Only those: any other difference (a platform's routing
+ * parameters, Next's normalisation) stays as Next made it.
  */
 export function originalUrl(request: Request): URL {
-  const base = new URL(request.url);
+  const url = new URL(request.url);
   const target = stamped(request.headers, TARGET_HEADER);
-  if (target && target.startsWith('/')) {
-    try {
-      return new URL(target, base.origin);
-    } catch {
-      // an unparseable target: what Next made of it
-    }
+  if (!target?.startsWith('/')) return url;
+  let sent: URL;
+  try {
+    sent = new URL(target, url.origin);
+  } catch {
+    return url;
   }
-  return base;
+  for (const [key, value] of sent.searchParams) {
+    if (key in Object.prototype && !url.searchParams.has(key)) url.searchParams.append(key, value);
+  }
+  return url;
 }
