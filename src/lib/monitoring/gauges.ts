@@ -19,5 +19,6 @@ export interface FeatureGauge {
   name: string;
   help: string;
   labelNames?: string[];
+  /** The samples now; an empty array when the value is unknown (the series is then absent, never 0). */
   collect(ctx: { db: Db; config: Config; now: Date }): Promise<GaugeSample[]>;
 }

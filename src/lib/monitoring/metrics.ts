@@ -2,7 +2,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { getApp, getJobDeps } from '../app';
 import { alertCounts } from '../alerts/store';
 import type { Config } from '../config';
-import { MAX_AUTH_HEADER_LENGTH, secretsEqual } from '../cron/auth';
+import { bearerTokenOf, MAX_AUTH_HEADER_LENGTH, secretsEqual } from '../cron/auth';
 import { failureResponse } from '../cron/route';
 import type { Db } from '../db/types';
 import { errorResponse } from '../http/errors';
@@ -145,6 +145,9 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
         `gauge ${g.name}`,
       );
       if (!Array.isArray(samples)) throw new Error('collect() did not return an array');
+      // No samples means the value is unknown: the series stays absent. (prom-client would
+      // report a registered gauge without labels as 0, which a rule such as `< 0.9` reads as real.)
+      if (samples.length === 0) continue;
       // Built outside the registry and registered only when every sample is valid.
       const gauge = new Gauge({ name: g.name, help: g.help, labelNames: g.labelNames ?? [], registers: [] });
       for (const s of samples) {
@@ -173,8 +176,8 @@ export function metricsAuthorized(headers: Headers, token: string | undefined): 
   if (!token) return true;
   const header = headers.get('authorization');
   if (!header || header.length > MAX_AUTH_HEADER_LENGTH) return false;
-  const m = /^Bearer ([\x21-\x7e]+)$/.exec(header.trim());
-  return m !== null && secretsEqual(m[1], token);
+  const given = bearerTokenOf(header);
+  return given !== null && secretsEqual(given, token);
 }
 
 export interface MetricsWorld {

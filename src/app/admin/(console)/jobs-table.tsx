@@ -59,7 +59,8 @@ export function JobsTable({ rows }: { rows: JobRowView[] }) {
       const body = (await res.json().catch(() => null)) as
         | { success?: boolean; result?: { run_id?: string; status?: string }; error?: { code?: string; message?: string; run_id?: string; holder_run_id?: string } }
         | null;
-      if (res.ok && body?.result) {
+      // A failed run answers 500 with its result: show it like any other finished run.
+      if ((res.ok || res.status === 500) && body?.result) {
         const status = body.result.status ?? 'succeeded';
         setResult({
           job,

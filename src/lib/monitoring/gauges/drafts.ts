@@ -19,10 +19,10 @@ export const draftGauges: FeatureGauge[] = [
   },
   {
     name: 'cronwarden_drafts_pollution_ratio',
-    help: 'Unused drafts as a share (0..1) of all drafts (0 when there are no drafts)',
+    help: 'Unused drafts as a share (0..1) of all drafts; absent when there are no drafts',
     async collect({ db, now }) {
       const h = await draftSystemHealth(db, now);
-      return [{ value: h.total_drafts > 0 ? h.unused_drafts / h.total_drafts : 0 }];
+      return h.total_drafts > 0 ? [{ value: h.unused_drafts / h.total_drafts }] : [];
     },
   },
 ];
