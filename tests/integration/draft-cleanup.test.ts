@@ -54,7 +54,7 @@ describeEngines('draft-cleanup job', (engine) => {
     });
     expect(await ids(db)).toEqual([...f.keep].sort());
     const [rec] = await db.query<{ status: string; rows_affected: string | number; result: { deleted_count: number } }>(
-      `select status, rows_affected, result from cron_job_runs where id = $1`,
+      `select status, rows_affected, result from cronwarden.cron_job_runs where id = $1`,
       [runId],
     );
     expect(rec.status).toBe('succeeded');
@@ -236,7 +236,7 @@ describe.skipIf(!hasPostgres())('draft-cleanup with a concurrent user (two conne
       // A: one cleanup batch inside an open transaction (rows locked and deleted, not committed).
       const aTx = a.transaction(async (tx) => {
         const [row] = await tx.query<{ deleted_ids: string[] }>(
-          `select * from draft_cleanup_batch(p_hours => 24, p_batch_size => 100, p_dry_run => false, p_now => $1)`,
+          `select * from cronwarden.draft_cleanup_batch(p_hours => 24, p_batch_size => 100, p_dry_run => false, p_now => $1)`,
           [NOW],
         );
         expect(row.deleted_ids).toEqual([draft]);

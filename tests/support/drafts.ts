@@ -62,7 +62,7 @@ export async function insertRun(db: SqlDb, r: RunSpec): Promise<string> {
   const finished = done ? new Date(r.started_at.getTime() + (duration ?? 0)) : null;
   const result = done && r.status !== 'failed' ? { errors: [], rows_affected: r.deleted_count ?? 0, deleted_count: r.deleted_count ?? 0 } : null;
   await db.query(
-    `insert into cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, result, rows_affected, error)
+    `insert into cronwarden.cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, result, rows_affected, error)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     [
       id,
