@@ -1,3 +1,4 @@
+import type { FeatureName } from '../bindings/spec';
 import type { Config } from '../config';
 import type { Db } from '../db/types';
 import type { Logger } from '../logger';
@@ -43,6 +44,8 @@ export interface AlertRule {
   /** The condition must hold this long before the alert opens (0: at once). */
   forSeconds: number;
   runbook: string;
+  /** The feature whose tables the rule reads: quiet while that feature is switched off or not bound. */
+  feature?: FeatureName;
   /** Rules that depend on optional configuration (REDIS_URL, ...) say when they apply. */
   enabled?(config: Config): boolean;
   /** Observed values now; one per subject. An empty list means "nothing to report". */

@@ -1,3 +1,4 @@
+import type { FeatureName } from '../bindings/spec';
 import type { Config } from '../config';
 import type { Db } from '../db/types';
 
@@ -15,5 +16,7 @@ export interface FeatureGauge {
   name: string;
   help: string;
   labelNames?: string[];
+  /** The feature whose tables the gauge reads: absent while that feature is switched off or not bound. */
+  feature?: FeatureName;
   collect(ctx: { db: Db; config: Config; now: Date }): Promise<GaugeSample[]>;
 }
