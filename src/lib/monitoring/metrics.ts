@@ -7,6 +7,7 @@ import { failureResponse } from '../cron/route';
 import type { Db } from '../db/types';
 import { errorResponse } from '../http/errors';
 import type { Logger } from '../logger';
+import type { FeatureStates } from '../bindings/features';
 import type { FeatureGauge } from './gauges';
 import { METRICS_OPEN_WARNING, METRICS_REFUSED_MESSAGE, metricsAccess } from './metrics-access';
 import { allGauges } from './gauges/index';
@@ -23,6 +24,8 @@ export interface MetricsDeps {
   /** A gauge whose collect takes longer is skipped for this scrape (default 5 s). */
   gaugeTimeoutMs?: number;
   log?: Logger;
+  /** Which features are bound: a gauge of another feature is absent (its tables may not exist). */
+  features?: FeatureStates;
 }
 
 interface SummaryRow {
@@ -138,6 +141,7 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
 
   let gaugeErrors = 0;
   for (const g of d.gauges ?? allGauges) {
+    if (g.feature && d.features && !d.features[g.feature]?.bound) continue;
     try {
       const samples = await withTimeout(
         Promise.resolve().then(() => g.collect({ db, config, now })),
@@ -182,7 +186,7 @@ export function metricsAuthorized(headers: Headers, token: string | undefined): 
 
 export interface MetricsWorld {
   config: Config;
-  deps(): Promise<{ db: Db; config: Config; log: Logger; now: () => Date }>;
+  deps(): Promise<{ db: Db; config: Config; log: Logger; now: () => Date; features?: FeatureStates }>;
 }
 
 const appWorld = (): MetricsWorld => ({ config: getApp().config, deps: getJobDeps });
@@ -207,7 +211,7 @@ export function metricsHandler(world: () => MetricsWorld = appWorld): (request: 
         warnedOpen = true;
         deps.log.warn({ type: 'metrics_open' }, METRICS_OPEN_WARNING);
       }
-      const { body, contentType } = await renderMetrics({ db: deps.db, config: deps.config, now: deps.now(), log: deps.log });
+      const { body, contentType } = await renderMetrics({ db: deps.db, config: deps.config, now: deps.now(), log: deps.log, features: deps.features });
       return new Response(body, { status: 200, headers: { 'content-type': contentType, 'cache-control': 'no-store' } });
     } catch (err) {
       return failureResponse(err);
