@@ -1109,10 +1109,10 @@ as $$
    order by p.path;
 $$;
 
--- Random audit of deletion completeness: for a sample of deleted users (deleted_users), what is
--- left of them: remaining rows per table_key of the plan's first level (the set-null tables
--- included: their user column should be null now), whether the user row exists, and whether a
--- success audit row records the deletion.
+-- Random audit of deletion completeness: for a sample of deleted users (deleted_users; at most
+-- 1000), what is left of them: remaining rows per table_key of the plan's first level (the
+-- set-null tables included: their user column should be null now), whether the user row exists,
+-- and whether a success audit row records the deletion.
 create or replace function cronwarden.user_deletion_completeness_sample(
   p_sample_size integer default 25,
   p_since timestamptz default null
@@ -1139,7 +1139,7 @@ begin
      where p_since is null or d.deleted_at >= p_since
      group by d.user_id
      order by random()
-     limit greatest(p_sample_size, 0)
+     limit least(greatest(p_sample_size, 0), 1000)
   loop
     v_remaining := '{}'::jsonb;
     for r in select * from user_deletion_plan() p where p.depth = 1 loop
