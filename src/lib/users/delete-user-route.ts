@@ -13,7 +13,7 @@ export const ADMIN_TOKEN_ACTOR = 'admin_api_token';
 
 /**
  * DELETE /api/users/[userId]: Bearer ADMIN_API_TOKEN (constant-time; 500 when the server has
- * none), no query parameters, then deleteUser. Answers `{ success, result, timestamp }` or the
+ * none), no query parameters, 503 while user deletion is not bound, then deleteUser. Answers `{ success, result, timestamp }` or the
  * shared error shape.
  */
 export async function handleDeleteUser(request: Request, userId: string): Promise<Response> {
@@ -26,7 +26,7 @@ export async function handleDeleteUser(request: Request, userId: string): Promis
     const deps = await getJobDeps();
     requireFeature(deps.features, 'userDeletion');
     const result = await deleteUser(
-      { ...deps, secrets: deps.config.secrets },
+      { ...deps, secrets: deps.config.secrets, archivePrefix: deps.config.exports.archivePrefix },
       userId,
       { actor: ADMIN_TOKEN_ACTOR, statementTimeoutMs: DEFAULT_DELETION_TIMEOUT_MS },
     );
