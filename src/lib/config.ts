@@ -123,7 +123,6 @@ const envSchema = z.object({
   // Admin page and admin API
   ADMIN_PASSWORD: secret(8),
   ADMIN_API_TOKEN: secret(16),
-  SESSION_SECRET: secret(32),
 
   // Alerting
   ALERT_REPEAT_MINUTES: intIn(240, 1, 10_080),
@@ -222,7 +221,7 @@ export interface Config {
   runHistoryDays: number;
   /** Days each table Cronwarden writes keeps its rows (run-history-prune applies them). */
   retention: { exportMetricsDays: number; exportRollupDays: number; deletionAuditDays: number };
-  admin: { password?: string; apiToken?: string; sessionSecret?: string };
+  admin: { password?: string; apiToken?: string };
   alerts: {
     repeatMinutes: number;
     minSeverity: 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
@@ -333,7 +332,6 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     e.DATABASE_URL ? passwordOf(e.DATABASE_URL) : undefined,
     e.ADMIN_PASSWORD,
     e.ADMIN_API_TOKEN,
-    e.SESSION_SECRET,
     e.PAGERDUTY_ROUTING_KEY,
     e.METRICS_TOKEN,
     e.SMTP_URL ? passwordOf(e.SMTP_URL) : undefined,
@@ -360,7 +358,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       exportRollupDays: e.EXPORT_ROLLUP_RETENTION_DAYS,
       deletionAuditDays: e.DELETION_AUDIT_RETENTION_DAYS,
     },
-    admin: { password: e.ADMIN_PASSWORD, apiToken: e.ADMIN_API_TOKEN, sessionSecret: e.SESSION_SECRET },
+    admin: { password: e.ADMIN_PASSWORD, apiToken: e.ADMIN_API_TOKEN },
     alerts: {
       repeatMinutes: e.ALERT_REPEAT_MINUTES,
       minSeverity: e.ALERT_MIN_SEVERITY,

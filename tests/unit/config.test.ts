@@ -36,7 +36,6 @@ describe('configuration', () => {
     ['MAINTENANCE_CRON_SECRET', 1],
     ['ADMIN_PASSWORD', 8],
     ['ADMIN_API_TOKEN', 16],
-    ['SESSION_SECRET', 32],
     ['METRICS_TOKEN', 16],
     ['SUPABASE_SERVICE_ROLE_KEY', 1],
     ['S3_ACCESS_KEY_ID', 1],

@@ -14,7 +14,7 @@ export async function requireAdminPage(nextPath = '/admin'): Promise<Config> {
   const config = getApp().config;
   let allowed = false;
   try {
-    requireAdmin(await headers(), config);
+    await requireAdmin(await headers(), config);
     allowed = true;
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
@@ -26,7 +26,7 @@ export async function requireAdminPage(nextPath = '/admin'): Promise<Config> {
 /** True when the request carries a valid admin session (for the sign-in page). */
 export async function hasAdminSession(): Promise<boolean> {
   try {
-    requireAdmin(await headers(), getApp().config);
+    await requireAdmin(await headers(), getApp().config);
     return true;
   } catch {
     return false;

@@ -22,7 +22,7 @@ export async function runNow(request: Request, jobName: string): Promise<Respons
   try {
     const { config } = getApp();
     assertSameOrigin(request, config);
-    requireAdmin(request.headers, config);
+    await requireAdmin(request.headers, config);
     parseOrThrow(z.strictObject({}), queryObject(request));
     const job = getJob(jobName);
     if (!job) throw new AppError(404, 'UNKNOWN_JOB', `No job named '${jobName.slice(0, 64)}'.`);

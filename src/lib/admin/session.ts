@@ -1,13 +1,8 @@
 import { z } from 'zod';
-import { getApp } from '../app';
 import { secretsEqual } from '../cron/auth';
 import { failureResponse } from '../cron/route';
-import {
-  clearedSessionCookie,
-  createSessionToken,
-  SESSION_TTL_SECONDS,
-  sessionCookie,
-} from '../http/admin-auth';
+import { getApp, getJobDeps } from '../app';
+import { clearedSessionCookie, openSession, readCookie, revokeSession, SESSION_COOKIE, sessionCookie } from '../http/admin-auth';
 import { readBodyText, readForm } from '../http/body';
 import { AppError, errorResponse, jsonResponse } from '../http/errors';
 import { clientAddress } from '../http/client-address';
@@ -113,12 +108,12 @@ export async function signIn(request: Request): Promise<Response> {
       return errorResponse(401, 'INVALID_PASSWORD', 'Wrong password.');
     }
     signInLimiter.reset(ip);
-    const now = Date.now();
-    const cookie = sessionCookie(createSessionToken(config, now), isHttps(request));
+    const { db, now } = await getJobDeps();
+    const session = await openSession(config, db, now());
+    const cookie = sessionCookie(session.token, isHttps(request));
     log.info({ type: 'admin_signed_in', client_ip: ip }, 'admin signed in');
     if (form) return redirectTo(next, { 'set-cookie': cookie });
-    const expiresAt = new Date(Math.floor(now / 1000) * 1000 + SESSION_TTL_SECONDS * 1000).toISOString();
-    return jsonResponse({ success: true, expires_at: expiresAt }, 200, { 'set-cookie': cookie });
+    return jsonResponse({ success: true, expires_at: session.expiresAt.toISOString() }, 200, { 'set-cookie': cookie });
   } catch (err) {
     // A body over the cap and a cross-site post get their status, not a friendly redirect.
     if (form && err instanceof AppError && err.status < 500 && err.status !== 413 && err.status !== 403) {
@@ -129,10 +124,11 @@ export async function signIn(request: Request): Promise<Response> {
 }
 
 /**
- * DELETE /api/admin/session (JSON) and POST /api/admin/session/sign-out (form): clears the cookie.
- * Refused (403) from another site.
+ * DELETE /api/admin/session (JSON) and POST /api/admin/session/sign-out (form): ends the session
+ * on the server (a copy of the cookie no longer works) and clears the cookie. Refused (403) from
+ * another site. The cookie is cleared even when the database cannot be reached.
  */
-export function signOut(request: Request, form: boolean): Response {
+export async function signOut(request: Request, form: boolean): Promise<Response> {
   let app: ReturnType<typeof getApp> | undefined;
   try {
     app = getApp();
@@ -144,6 +140,15 @@ export function signOut(request: Request, form: boolean): Response {
     assertSameOrigin(request, app?.config ?? { appUrl: '', clientAddress: { trustProxyHops: 0, vercel: false } });
   } catch (err) {
     return failureResponse(err);
+  }
+  const token = readCookie(request.headers.get('cookie'), SESSION_COOKIE);
+  if (app && token) {
+    try {
+      const { db, now } = await getJobDeps();
+      await revokeSession(db, token, now());
+    } catch (err) {
+      app.log.error({ type: 'admin_sign_out_not_recorded', err }, 'the session could not be ended on the server; it ends at its expiry');
+    }
   }
   app?.log.info({ type: 'admin_signed_out', client_ip: clientAddress(request, app.config.clientAddress) }, 'admin signed out');
   const cookie = clearedSessionCookie();

@@ -29,7 +29,7 @@ export function adminGet<Q>(
 ): (request: Request) => Promise<Response> {
   return async (request) => {
     try {
-      requireAdmin(request.headers, getApp().config);
+      await requireAdmin(request.headers, getApp().config);
       const query = parseOrThrow(querySchema, queryObject(request));
       const deps = await getJobDeps();
       // 503 FEATURE_NOT_BOUND / FEATURE_DISABLED when the feature cannot serve here.
@@ -104,7 +104,7 @@ export function adminHandler<B = undefined, P = Record<string, never>>(
     try {
       const w = world();
       assertSameOrigin(request, w.config);
-      requireAdmin(request.headers, w.config);
+      await requireAdmin(request.headers, w.config, async () => (await w.deps()).db);
       const bearer = bearerTokenOf(request.headers.get('authorization'));
       const actor = bearer !== null && w.config.admin.apiToken && secretsEqual(bearer, w.config.admin.apiToken) ? 'api-token' : 'admin-session';
       parseOrThrow(z.strictObject({}), queryObject(request));

@@ -13,7 +13,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** One run with its input, result JSON and error text. */
 export async function GET(request: Request, { params }: { params: Promise<{ id: string }> }): Promise<Response> {
   try {
-    requireAdmin(request.headers, getApp().config);
+    await requireAdmin(request.headers, getApp().config);
     // No query parameters: the first one given is named in the 400.
     parseOrThrow(z.strictObject({}), queryObject(request));
     const { id } = await params;
