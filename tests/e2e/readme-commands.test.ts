@@ -16,6 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 /** Commands we do not run here: the install/start line (started below), the test suites and the 10-minute benchmark. */
 const NOT_RUN = [/^npm ci && npm start$/, /^npm test\b/, /^npm run test:reliability\b/, /^bash \.ci\/run\b/, /^npm run bench\b/];
 
+/**
+ * The README's ```bash blocks: what a reader runs on this machine after the quick start, in
+ * order. Blocks meant for a deployment (Vercel, Supabase, a `.env` of ping URLs) are ```sh and
+ * are not run here: they would rewrite vercel.json or need the Supabase CLI.
+ */
 function readmeCommands(): string[] {
   const readme = fs.readFileSync('README.md', 'utf8');
   const blocks = [...readme.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]);

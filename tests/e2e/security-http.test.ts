@@ -25,7 +25,8 @@ async function dataDirWithUnremovableExports(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-sec-app-'));
   const db = await PgliteDb.open(path.join(dir, 'pglite'));
   try {
-    await migrate(db);
+    // The demo app's tables, as the app itself applies them (DEMO_APP=tables).
+    await migrate(db, { demo: 'tables' });
     const now = Date.now();
     const row = `insert into export_logs (export_id, user_id, format, status, file_path, file_size_bytes, created_at, completed_at, expires_at)
                  values ($1, $2, 'json', 'completed', $3, 10, $4, $4, $5)`;

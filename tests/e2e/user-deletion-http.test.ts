@@ -196,7 +196,8 @@ describe('DELETE /api/users/[userId] without ADMIN_API_TOKEN on the server', () 
 describe('DELETE /api/users/[userId] on a database without a users table', () => {
   let app: RunningApp;
   beforeAll(async () => {
-    app = await startApp({ ADMIN_API_TOKEN: TOKEN });
+    // No demo app: the database has our schema only, so nothing binds the users table.
+    app = await startApp({ ADMIN_API_TOKEN: TOKEN, DEMO_APP: 'off' });
   });
   afterAll(async () => {
     await app?.stop();
