@@ -177,10 +177,18 @@ describe.skipIf(!hasPostgres())('a real PostgreSQL that goes away and comes back
   it('a host that never answers: 503 within 5 s (the connect timeout), then fine once it answers', async () => {
     await proxy.blackhole();
     try {
-      const res = await cron();
-      expect(res.status, res.text.slice(0, 200)).toBe(503);
-      expect(res.ms).toBeLessThan(ANSWER_WITHIN_MS);
-      expect(res.json().error).toMatchObject({ code: 'DATABASE_UNAVAILABLE', reason: 'CONNECT_TIMEOUT' });
+      // A pooled connection the proxy just dropped may carry the first query (CONNECTION_CLOSED)
+      // before the pool notices; every later one has to connect and meets the silent host.
+      const reasons: string[] = [];
+      for (let i = 0; i < 3 && !reasons.includes('CONNECT_TIMEOUT'); i++) {
+        const res = await cron();
+        expect(res.status, res.text.slice(0, 200)).toBe(503);
+        expect(res.ms).toBeLessThan(ANSWER_WITHIN_MS);
+        expect(res.json().error).toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
+        reasons.push(res.json().error.reason);
+      }
+      expect(reasons.at(-1)).toBe('CONNECT_TIMEOUT');
+      expect(reasons.every((r) => r === 'CONNECT_TIMEOUT' || r === 'CONNECTION_CLOSED'), reasons.join()).toBe(true);
     } finally {
       await proxy.restore();
     }
