@@ -4,6 +4,7 @@ import { scrubSecrets } from '../logger';
 import { AppError } from '../http/errors';
 import { createBudget } from './budget';
 import { runPings } from './pings';
+import { captureRunLog, recordRunLog } from './run-log';
 import type { JobDefinition, JobDeps, JobResult } from './types';
 
 /** Seconds a lease outlives the platform's time limit before another run may take it over. */
@@ -20,6 +21,8 @@ export interface RunOptions<I> {
   budgetMs?: number;
   /** Clock for the budget; tests drive it. */
   budgetClock?: () => number;
+  /** The failed run this one runs again (same input), recorded in the result as `rerun_of`. */
+  rerunOf?: string;
 }
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed';
@@ -36,6 +39,7 @@ export type RunOutcome =
         status: RunStatus;
         dry_run: boolean;
         partial: boolean;
+        rerun_of?: string;
         duration_ms: number;
         timestamp: string;
       };
@@ -60,7 +64,9 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
   const runId = randomUUID();
   const startedAt = deps.now();
   const t0 = performance.now();
-  const log = deps.log.child({ job: def.name, run_id: runId });
+  // The run's own lines are kept (bounded) and stored with the run for the console.
+  const capture = captureRunLog(deps.log.child({ job: def.name, run_id: runId }));
+  const log = capture.log;
 
   const [begin] = await deps.db.rpc<BeginRow>('cron_begin_run', {
     p_job: def.name,
@@ -73,6 +79,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
   });
   if (!begin?.acquired) {
     log.warn({ type: 'cron_run_skipped', holder_run_id: begin?.holder_run_id }, 'job already running');
+    if (begin) await recordRunLog(deps.db, runId, capture, deps.log);
     return { kind: 'conflict', runId, holderRunId: begin?.holder_run_id ?? 'unknown' };
   }
   if (begin.expired_run_id) {
@@ -81,7 +88,8 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
       'previous run never finished; its lease expired and it was recorded as failed',
     );
   }
-  log.info({ type: 'cron_run_started', dry_run: options.dryRun, trigger: options.trigger ?? 'http' }, 'job started');
+  const rerun = options.rerunOf ? { rerun_of: options.rerunOf } : {};
+  log.info({ type: 'cron_run_started', dry_run: options.dryRun, trigger: options.trigger ?? 'http', ...rerun }, 'job started');
   const pings = runPings(def.name, runId, options.dryRun, { config: deps.config, log });
   void pings.started();
 
@@ -97,7 +105,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
   const finishedAt = new Date(startedAt.getTime() + durationMs);
   const status: RunStatus = failure || result?.failed ? 'failed' : result?.partial ? 'partial' : 'succeeded';
   const errorText = failure ? scrubSecrets(failure.message, deps.config.secrets).slice(0, 2000) : null;
-  const recorded = result ? scrubSecrets({ ...result, errors: result.errors.slice(0, 100) }, deps.config.secrets) : null;
+  const recorded = result ? scrubSecrets({ ...result, errors: result.errors.slice(0, 100), ...rerun }, deps.config.secrets) : null;
 
   try {
     await deps.db.rpc('cron_finish_run', {
@@ -116,6 +124,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
 
   if (failure) {
     log.error({ type: 'cron_run_failed', duration_ms: durationMs, err: failure }, 'job failed');
+    await recordRunLog(deps.db, runId, capture, deps.log);
     void pings.finished({ status, duration_ms: durationMs, error: errorText ?? undefined });
     return { kind: 'crashed', runId, error: failure, durationMs };
   }
@@ -132,6 +141,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
     },
     'job finished',
   );
+  await recordRunLog(deps.db, runId, capture, deps.log);
   void pings.finished({ status, duration_ms: durationMs, result: r });
   return {
     kind: 'finished',
@@ -146,6 +156,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
       partial: Boolean(r.partial),
       duration_ms: durationMs,
       timestamp: finishedAt.toISOString(),
+      ...rerun,
     },
   };
 }
