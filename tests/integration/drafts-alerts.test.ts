@@ -53,6 +53,9 @@ it('the draft rules are registered with unique ids, runbooks, and the spec thres
     'drafts.cleanup_failures': ['HIGH', 'gte', 3, '30 minutes'],
   });
   for (const r of draftRules) expect(r.runbook.length).toBeGreaterThan(80);
+  // They read the drafts binding: quiet while it is not bound.
+  for (const r of draftRules) expect(r.feature, r.id).toBe('drafts');
+  for (const g of draftGauges) expect(g.feature, g.name).toBe('drafts');
 });
 
 describeEngines('draft alert rules at their thresholds', (engine) => {

@@ -159,6 +159,17 @@ async function fixtures(db: SqlDb) {
   await alert('t.medium_pending', 'MEDIUM', 600);
 }
 
+/** Feature gauges whose value is unknown on an empty database (a rate, a share, a percentile). */
+const UNKNOWN_WHEN_EMPTY = [
+  'cronwarden_exports_success_ratio_last_hour',
+  'cronwarden_user_deletion_error_ratio_last_hour',
+  'cronwarden_user_deletion_p95_duration_seconds',
+  'cronwarden_drafts_pollution_ratio',
+];
+
+/** A gauge without labels that has nothing to report. */
+const unknownGauge: FeatureGauge = { name: 'cronwarden_test_unknown', help: 'Nothing measured yet', collect: async () => [] };
+
 const gaugesUnderTest: FeatureGauge[] = [
   {
     name: 'cronwarden_test_queue_depth',
@@ -274,7 +285,42 @@ describeEngines('/api/metrics', (engine) => {
     const f = parseExposition((await renderMetrics({ db, config: testConfig(), now: NOW, log })).body);
     expect(logs.ofType('metrics_gauge_failed').map((l) => l.gauge)).toEqual([]);
     expect(value(f, 'cronwarden_metrics_collectors_failed')).toBe(0);
-    for (const g of allGauges) expect(f.has(g.name), g.name).toBe(true);
+    // On an empty database the rates and percentiles are unknown (absent); the rest is there.
+    for (const g of allGauges) expect(f.has(g.name), g.name).toBe(!UNKNOWN_WHEN_EMPTY.includes(g.name));
+  });
+
+  it('a rate or percentile with nothing to measure is absent from /api/metrics, never 0', async () => {
+    const db = await engine.fresh();
+    const empty = parseExposition((await renderMetrics({ db, config: testConfig(), now: NOW, gauges: [...allGauges, unknownGauge] })).body);
+    for (const name of [...UNKNOWN_WHEN_EMPTY, unknownGauge.name]) expect(empty.has(name), name).toBe(false);
+    // Counts are known to be 0 and stay.
+    expect(value(empty, 'cronwarden_exports_finished_last_hour', { status: 'completed' })).toBe(0);
+    expect(value(empty, 'cronwarden_drafts_total')).toBe(0);
+    expect(value(empty, 'cronwarden_metrics_collectors_failed')).toBe(0);
+
+    // Once something finished, each series is there with its real value.
+    await db.query(
+      `insert into cronwarden.export_metrics (export_id, user_id, format, status, duration_ms, count_range, created_at)
+       values (gen_random_uuid(), gen_random_uuid(), 'json', 'completed', 100, 'small', $1),
+              (gen_random_uuid(), gen_random_uuid(), 'csv', 'failed', 300, 'small', $1)`,
+      [new Date(NOW.getTime() - 10 * 60_000)],
+    );
+    await db.query(
+      `insert into audit_logs (action, actor, target_type, target_id, status, duration_ms, created_at)
+       values ('USER_DELETION', 'test', 'user', gen_random_uuid()::text, 'success', 40, $1)`,
+      [new Date(NOW.getTime() - 10 * 60_000)],
+    );
+    await db.query(`insert into organizations (id, name, created_at) values (gen_random_uuid(), 'Org', $1)`, [NOW]);
+    await db.query(
+      `insert into courses (id, organization_id, title, status, created_at, updated_at)
+       select gen_random_uuid(), (select id from organizations limit 1), 'Draft', 'draft', $1, $1`,
+      [new Date(NOW.getTime() - 60 * 60_000)],
+    );
+    const known = parseExposition((await renderMetrics({ db, config: testConfig(), now: NOW })).body);
+    expect(value(known, 'cronwarden_exports_success_ratio_last_hour')).toBe(0.5);
+    expect(value(known, 'cronwarden_user_deletion_error_ratio_last_hour')).toBe(0);
+    expect(value(known, 'cronwarden_user_deletion_p95_duration_seconds')).toBe(0.04);
+    expect(value(known, 'cronwarden_drafts_pollution_ratio')).toBe(1);
   });
 
   // Prometheus's own linter: base units, `_total` only on counters, no type in a name.

@@ -45,7 +45,11 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
   const port = await freePort();
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cw-app-'));
   let out = '';
-  const child: ChildProcess = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+  // A long keep-alive: when the test process is starved of CPU (or blocked in spawnSync) for more
+  // than the default 5 s, the server would close a pooled connection the test's fetch then
+  // reuses ('other side closed'), and the machine's speed would decide the test.
+  const args = [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1', '--keepAliveTimeout', '120000'];
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -7,6 +7,7 @@ import { requireAdmin } from '../http/admin-auth';
 import { AppError } from '../http/errors';
 import { parseJsonBody } from '../http/admin-route';
 import { parseOrThrow, queryObject } from '../http/query';
+import { assertSameOrigin } from '../http/same-origin';
 import { getRun } from './jobs';
 
 export const runNowBody = z
@@ -40,8 +41,10 @@ function recordedInputAsQuery(input: Record<string, unknown>): Record<string, st
  */
 export async function runNow(request: Request, jobName: string): Promise<Response> {
   try {
-    requireAdmin(request.headers, getApp().config);
-    parseOrThrow(z.strictObject({}), queryObject(new URL(request.url)));
+    const { config } = getApp();
+    assertSameOrigin(request, config);
+    requireAdmin(request.headers, config);
+    parseOrThrow(z.strictObject({}), queryObject(request));
     const job = getJob(jobName);
     if (!job) throw new AppError(404, 'UNKNOWN_JOB', `No job named '${jobName.slice(0, 64)}'.`);
     const body = await parseJsonBody(request, runNowBody);

@@ -16,13 +16,16 @@ function triggerOf(headers: Headers): RunTrigger {
   return (headers.get('user-agent') ?? '').startsWith('vercel-cron') ? 'vercel' : 'http';
 }
 
-/** The HTTP answer for a runner outcome, in the seeds' shape. */
+/**
+ * The HTTP answer for a runner outcome, in the seeds' shape. A failed run answers 500 with its
+ * result body, so Vercel's cron log and uptime checks see the failure; partial runs stay 200.
+ */
 export function outcomeResponse(outcome: RunOutcome): Response {
   switch (outcome.kind) {
     case 'finished':
       return jsonResponse(
         { success: outcome.status !== 'failed', result: outcome.result, timestamp: outcome.result.timestamp },
-        200,
+        outcome.status === 'failed' ? 500 : 200,
       );
     case 'conflict':
       return errorResponse(409, 'ALREADY_RUNNING', 'This job is already running; try again when it has finished.', {
@@ -68,7 +71,7 @@ export function cronRoute<I>(job: JobDefinition<I>): Record<'GET' | 'HEAD' | 'PO
   const GET: Handler = async (request) => {
     try {
       checkBearer(request.headers, getApp().config.cron.secret);
-      const raw = queryObject(new URL(request.url));
+      const raw = queryObject(request);
       const { dryRun: rawDryRun, ...rest } = raw;
       const dryRun = parseOrThrow(z.object({ dryRun: dryRunParam }), rawDryRun === undefined ? {} : { dryRun: rawDryRun }).dryRun ?? false;
       const input = parseOrThrow(job.input, rest);

@@ -6,6 +6,7 @@ import { createBudget } from './budget';
 import { runPings } from './pings';
 import { captureRunLog, recordRunLog } from './run-log';
 import type { JobDefinition, JobDeps, JobResult } from './types';
+import { unrecordedFinishesOf } from './unrecorded-finishes';
 
 /** Seconds a lease outlives the platform's time limit before another run may take it over. */
 export const LEASE_GRACE_SECONDS = 60;
@@ -55,8 +56,10 @@ interface BeginRow {
 
 /**
  * Runs one job invocation: lease → run row → job → outcome recorded → lease released.
- * Every path that took the lease releases it; a process that dies leaves a lease that expires
- * after maxDuration + grace, and the next run marks the dead run failed.
+ * Every path that took the lease releases it; when the database does not take the end of the
+ * run, the end is kept and retried (and tried again before this job's next run here). A process
+ * that dies leaves a lease that expires after maxDuration + grace, and the next run marks the
+ * dead run failed.
  */
 export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, deps: JobDeps): Promise<RunOutcome> {
   // A job of a feature that is switched off or not bound is refused before it takes a lease.
@@ -68,6 +71,9 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
   const capture = captureRunLog(deps.log.child({ job: def.name, run_id: runId }));
   const log = capture.log;
 
+  // An earlier run of this job whose end the database did not take still holds the lease.
+  const finishes = unrecordedFinishesOf(deps.db);
+  await finishes.flush(def.name);
   const [begin] = await deps.db.rpc<BeginRow>('cron_begin_run', {
     p_job: def.name,
     p_run_id: runId,
@@ -107,8 +113,10 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
   const errorText = failure ? scrubSecrets(failure.message, deps.config.secrets).slice(0, 2000) : null;
   const recorded = result ? scrubSecrets({ ...result, errors: result.errors.slice(0, 100), ...rerun }, deps.config.secrets) : null;
 
-  try {
-    await deps.db.rpc('cron_finish_run', {
+  // Kept and retried when the database does not answer, so the lease does not outlive the run.
+  const finishRecorded = await finishes.record(
+    def.name,
+    {
       p_run_id: runId,
       p_status: status,
       p_result: recorded,
@@ -116,15 +124,16 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
       p_rows_affected: result?.rows_affected ?? 0,
       p_duration_ms: durationMs,
       p_now: finishedAt,
-    });
-  } catch (err) {
-    // The lease will expire on its own; the next run records this one as failed.
-    log.error({ type: 'cron_run_record_failed', err }, 'could not record the end of the run');
-  }
+    },
+    log,
+  );
+
+  // A database that did not take the run's end would not take its lines either: do not wait on it again.
+  const storeLog = () => (finishRecorded ? recordRunLog(deps.db, runId, capture, deps.log) : Promise.resolve(capture.stop()));
 
   if (failure) {
     log.error({ type: 'cron_run_failed', duration_ms: durationMs, err: failure }, 'job failed');
-    await recordRunLog(deps.db, runId, capture, deps.log);
+    await storeLog();
     void pings.finished({ status, duration_ms: durationMs, error: errorText ?? undefined });
     return { kind: 'crashed', runId, error: failure, durationMs };
   }
@@ -141,7 +150,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
     },
     'job finished',
   );
-  await recordRunLog(deps.db, runId, capture, deps.log);
+  await storeLog();
   void pings.finished({ status, duration_ms: durationMs, result: r });
   return {
     kind: 'finished',

@@ -1,3 +1,4 @@
+import type { FeatureName } from '../bindings/spec';
 import type { Config } from '../config';
 import type { Db } from '../db/types';
 
@@ -19,5 +20,8 @@ export interface FeatureGauge {
   name: string;
   help: string;
   labelNames?: string[];
+  /** The samples now; an empty array when the value is unknown (the series is then absent, never 0). */
+  /** The feature whose tables the gauge reads: absent while that feature is switched off or not bound. */
+  feature?: FeatureName;
   collect(ctx: { db: Db; config: Config; now: Date }): Promise<GaugeSample[]>;
 }

@@ -2,11 +2,12 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { getApp, getJobDeps } from '../app';
 import { alertCounts } from '../alerts/store';
 import type { Config } from '../config';
-import { MAX_AUTH_HEADER_LENGTH, secretsEqual } from '../cron/auth';
+import { bearerTokenOf, MAX_AUTH_HEADER_LENGTH, secretsEqual } from '../cron/auth';
 import { failureResponse } from '../cron/route';
 import type { Db } from '../db/types';
 import { errorResponse } from '../http/errors';
 import type { Logger } from '../logger';
+import type { FeatureStates } from '../bindings/features';
 import type { FeatureGauge } from './gauges';
 import { METRICS_OPEN_WARNING, METRICS_REFUSED_MESSAGE, metricsAccess } from './metrics-access';
 import { allGauges } from './gauges/index';
@@ -23,6 +24,8 @@ export interface MetricsDeps {
   /** A gauge whose collect takes longer is skipped for this scrape (default 5 s). */
   gaugeTimeoutMs?: number;
   log?: Logger;
+  /** Which features are bound: a gauge of another feature is absent (its tables may not exist). */
+  features?: FeatureStates;
 }
 
 interface SummaryRow {
@@ -147,6 +150,7 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
 
   let gaugeErrors = 0;
   for (const g of d.gauges ?? allGauges) {
+    if (g.feature && d.features && !d.features[g.feature]?.bound) continue;
     try {
       const samples = await withTimeout(
         Promise.resolve().then(() => g.collect({ db, config, now })),
@@ -154,6 +158,9 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
         `gauge ${g.name}`,
       );
       if (!Array.isArray(samples)) throw new Error('collect() did not return an array');
+      // No samples means the value is unknown: the series stays absent. (prom-client would
+      // report a registered gauge without labels as 0, which a rule such as `< 0.9` reads as real.)
+      if (samples.length === 0) continue;
       // Built outside the registry and registered only when every sample is valid.
       const gauge = new Gauge({ name: g.name, help: g.help, labelNames: g.labelNames ?? [], registers: [] });
       for (const s of samples) {
@@ -182,13 +189,13 @@ export function metricsAuthorized(headers: Headers, token: string | undefined): 
   if (!token) return true;
   const header = headers.get('authorization');
   if (!header || header.length > MAX_AUTH_HEADER_LENGTH) return false;
-  const m = /^Bearer ([\x21-\x7e]+)$/.exec(header.trim());
-  return m !== null && secretsEqual(m[1], token);
+  const given = bearerTokenOf(header);
+  return given !== null && secretsEqual(given, token);
 }
 
 export interface MetricsWorld {
   config: Config;
-  deps(): Promise<{ db: Db; config: Config; log: Logger; now: () => Date }>;
+  deps(): Promise<{ db: Db; config: Config; log: Logger; now: () => Date; features?: FeatureStates }>;
 }
 
 const appWorld = (): MetricsWorld => ({ config: getApp().config, deps: getJobDeps });
@@ -213,7 +220,7 @@ export function metricsHandler(world: () => MetricsWorld = appWorld): (request: 
         warnedOpen = true;
         deps.log.warn({ type: 'metrics_open' }, METRICS_OPEN_WARNING);
       }
-      const { body, contentType } = await renderMetrics({ db: deps.db, config: deps.config, now: deps.now(), log: deps.log });
+      const { body, contentType } = await renderMetrics({ db: deps.db, config: deps.config, now: deps.now(), log: deps.log, features: deps.features });
       return new Response(body, { status: 200, headers: { 'content-type': contentType, 'cache-control': 'no-store' } });
     } catch (err) {
       return failureResponse(err);

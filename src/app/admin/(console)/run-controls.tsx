@@ -46,7 +46,8 @@ export function useRunJob() {
         body: JSON.stringify(body),
       });
       const answer = (await res.json().catch(() => null)) as Answer | null;
-      if (res.ok && answer?.result) {
+      // A failed run answers 500 with its result: show it like any other finished run.
+      if ((res.ok || res.status === 500) && answer?.result) {
         const status = answer.result.status ?? 'succeeded';
         const wasDry = answer.result.dry_run === true;
         setResult({

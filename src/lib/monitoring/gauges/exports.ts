@@ -10,6 +10,7 @@ async function lastHour(db: Db, now: Date) {
 export const exportSuccessRateGauge: FeatureGauge = {
   name: 'cronwarden_exports_success_ratio_last_hour',
   help: 'Share (0..1) of exports finished in the last 60 minutes that completed; absent when none finished',
+  feature: 'exports',
   async collect({ db, now }) {
     const { total, failed } = await lastHour(db, now);
     return total === 0 ? [] : [{ value: (total - failed) / total }];
@@ -21,6 +22,7 @@ export const exportsPerHourGauge: FeatureGauge = {
   name: 'cronwarden_exports_finished_last_hour',
   help: 'Exports finished (completed or failed) in the last 60 minutes',
   labelNames: ['status'],
+  feature: 'exports',
   async collect({ db, now }) {
     const { total, failed } = await lastHour(db, now);
     return [

@@ -4,10 +4,10 @@ import { deletionStats } from '../user-deletion-stats';
 export const userGauges: FeatureGauge[] = [
   {
     name: 'cronwarden_user_deletion_error_ratio_last_hour',
-    help: 'Failed user deletion attempts in the last hour, as a share (0..1) of all attempts (0 when there were none).',
+    help: 'Failed user deletion attempts in the last hour, as a share (0..1) of all attempts; absent when there were none',
     async collect({ db, now }) {
       const s = await deletionStats(db, { minutes: 60, now });
-      return [{ value: s.error_rate_percent / 100 }];
+      return s.total_deletions === 0 ? [] : [{ value: s.error_rate_percent / 100 }];
     },
   },
   {
@@ -27,10 +27,10 @@ export const userGauges: FeatureGauge[] = [
   },
   {
     name: 'cronwarden_user_deletion_p95_duration_seconds',
-    help: 'p95 duration of user deletion attempts in the last hour, in seconds (0 when there were none).',
+    help: 'p95 duration of user deletion attempts in the last hour, in seconds; absent when there were none',
     async collect({ db, now }) {
       const s = await deletionStats(db, { minutes: 60, now });
-      return [{ value: (s.p95_duration_ms ?? 0) / 1000 }];
+      return s.p95_duration_ms === null ? [] : [{ value: s.p95_duration_ms / 1000 }];
     },
   },
 ];
