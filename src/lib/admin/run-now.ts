@@ -13,7 +13,7 @@ import { getRun } from './jobs';
 export const runNowBody = z
   .strictObject({
     dryRun: z.boolean({ message: 'must be true or false' }).optional(),
-    rerunOf: z.uuid({ message: 'must be the id of a failed run of this job' }).optional(),
+    rerunOf: z.guid({ message: 'must be the id of a failed run of this job' }).optional(),
   })
   .refine((b) => b.dryRun !== undefined || b.rerunOf !== undefined, { message: 'give dryRun (true or false), or rerunOf (a failed run\'s id)' });
 

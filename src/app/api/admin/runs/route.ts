@@ -13,7 +13,8 @@ const query = z
     status: z.enum(RUN_STATUSES as [string, ...string[]], { message: `must be one of ${RUN_STATUSES.join(', ')}` }).optional(),
     trigger: z.string().regex(/^[a-z]{1,32}$/, { message: 'must be a trigger name' }).optional(),
     dryRun: q.bool().optional(),
-    before: q.uuid().optional(),
+    // Any 8-4-4-4-12 hex id, as PostgreSQL's uuid type takes it (not only RFC 4122 versions).
+    before: z.guid({ message: 'must be a run id' }).optional(),
   })
   .refine((x) => x.job !== undefined || (x.status === undefined && x.trigger === undefined && x.dryRun === undefined && x.before === undefined), {
     message: 'status, trigger, dryRun and before need job',
