@@ -226,7 +226,7 @@ select r.id, l.seq, r.started_at + make_interval(secs => l.after_ms / 1000.0), l
                           'service', 'cronwarden', 'job', r.job, 'run_id', r.id::text, 'msg', l.msg) || l.fields
   from cronwarden.cron_job_runs r
  cross join lateral (
-   values (1, 0::numeric, 'info', 'job started', jsonb_build_object('type', 'cron_run_started', 'dry_run', false, 'trigger', 'scheduler')),
+   values (1, 0::numeric, 'info', 'job started', jsonb_build_object('type', 'cron_run_started', 'dry_run', false, 'trigger', r.trigger)),
           (2, r.duration_ms - 5, case r.status when 'failed' then 'error' else 'info' end,
              case r.status when 'failed' then 'job failed' else 'draft cleanup finished' end,
              case r.status
