@@ -36,33 +36,210 @@ insert into import_jobs (id, run_id, status, payload, result, counts, error_summ
   ('6d1e0003-0000-4000-8000-000000000004', '6d1e0000-0000-4000-8000-000000000003', 'processing', '{"file": "tmp/uploads/products.csv"}', null, '{"total": 900, "succeeded": 350, "failed": 0}', null, now() - interval '2 hours', null)
 on conflict (id) do nothing;
 
--- --- Admin page: job run history (supabase/migrations/20261123000100_cron_runner.sql) ---
--- 100 days of daily run-history-prune runs at 04:30 UTC (its schedule), one of them failed, so
--- the jobs table and the runs chart have a history to show; the ones older than RUN_HISTORY_DAYS
--- (90) are what the job prunes on its next run. Marked trigger 'demo', and only inserted into a
--- history that has no real runs yet.
+-- --- Admin page: job run history (supabase/migrations/20261201000200_runner.sql) ---
+-- Fourteen days of history for every job on its vercel.json schedule (UTC), and the monthly
+-- export-log-cleanup's last two runs, as if Cronwarden had been installed then: each run starts a moment after its slot, takes a time that
+-- suits the job, and records the result its job returns, with numbers that agree (rows_affected
+-- is what the job's counts add up to; listed ids are as many as deleted, at most 100). A few
+-- runs failed, and one draft-cleanup run was cut short by its time budget (partial: 48 batches
+-- of 1000 drafts, 48,000 deleted, 100 ids listed) and the next run finished the backlog. Nothing
+-- is older than RUN_HISTORY_DAYS (90), as on a real install. Marked trigger 'demo', inserted
+-- only into a history that has no real runs yet, and never twice into the same slot; times are
+-- computed in UTC whatever the session time zone.
+with slots as (
+  select 'run-history-prune'::text as job, s as at
+    from generate_series(date_trunc('day', now(), 'UTC') - interval '336 hours' + interval '4 hours 30 minutes', now() - interval '1 minute', interval '24 hours') s
+  union all
+  select 'alerts-evaluate', s
+    from generate_series(date_trunc('hour', now(), 'UTC') - interval '336 hours', now() - interval '1 minute', interval '5 minutes') s
+  union all
+  select 'maintenance', s
+    from generate_series(date_trunc('day', now(), 'UTC') - interval '336 hours' + interval '3 hours', now() - interval '1 minute', interval '24 hours') s
+  union all
+  select 'draft-cleanup', s
+    from generate_series(date_trunc('hour', now(), 'UTC') - interval '336 hours', now() - interval '1 minute', interval '1 hour') s
+  union all
+  select 'export-file-cleanup', s
+    from generate_series(date_trunc('day', now(), 'UTC') - interval '336 hours' + interval '2 hours', now() - interval '1 minute', interval '24 hours') s
+  union all
+  -- 03:00 UTC on the 1st of the month: its last two runs (a monthly job has at most one in two weeks)
+  select 'export-log-cleanup', m
+    from generate_series(0, 2) k
+   cross join lateral (select (date_trunc('month', now() at time zone 'UTC') - make_interval(months => k) + interval '3 hours') at time zone 'UTC' as m) x
+   where m between now() - interval '1488 hours' and now() - interval '1 minute'
+  union all
+  select 'export-metrics-aggregate', s
+    from generate_series(date_trunc('hour', now(), 'UTC') - interval '336 hours', now() - interval '1 minute', interval '1 hour') s
+  union all
+  select 'storage-cleanup-retry', s
+    from generate_series(date_trunc('hour', now(), 'UTC') - interval '336 hours' + interval '15 minutes', now() - interval '1 minute', interval '1 hour') s
+),
+numbered as (
+  -- k = 1 is the job's newest slot; u is a fixed pseudo-random number in [0, 1) per slot.
+  select s.job, s.at,
+         row_number() over (partition by s.job order by s.at desc) as k,
+         ('x' || substr(md5(s.job || extract(epoch from s.at)::text), 1, 7))::bit(28)::int / 268435456.0 as u
+    from slots s
+),
+shaped as (
+  select n.*,
+         n.at + make_interval(secs => 0.2 + n.u * 1.3) as started,
+         -- What each run found to do, and how it ended.
+         case
+           when n.job = 'alerts-evaluate' and n.k in (1730, 2951) then 'timeout'
+           when n.job = 'draft-cleanup' and n.k = 241 then 'timeout'
+           when n.job = 'draft-cleanup' and n.k = 97 then 'partial'
+           when n.job = 'draft-cleanup' and n.k = 96 then 'backlog'
+           when n.job = 'export-file-cleanup' and n.k = 9 then 'storage_down'
+           when n.job = 'storage-cleanup-retry' and n.k = 150 then 'storage_down'
+           when n.job = 'export-metrics-aggregate' and n.k = 200 then 'timeout'
+           when n.job = 'run-history-prune' and n.k = 3 then 'lease_expired'
+           else 'ok'
+         end as outcome,
+         floor(n.u * n.u * 40)::int as drafts,                -- drafts past 24 h this hour
+         5 + floor(n.u * 21)::int as files,                    -- export files due today
+         case when n.k % 23 = 5 then 2 else 0 end as retries   -- storage removals owed from earlier runs
+    from numbered n
+),
+runs as (
+  select x.*,
+         case x.outcome when 'ok' then 'succeeded' when 'backlog' then 'succeeded' when 'partial' then 'partial' else 'failed' end as status,
+         case
+           when x.outcome = 'timeout' then 30000 + round(x.u * 1500)
+           when x.outcome = 'lease_expired' then 120000
+           when x.outcome = 'partial' then 57412
+           when x.outcome = 'backlog' then 4160
+           when x.outcome = 'storage_down' then 10200 + round(x.u * 800)
+           when x.job = 'alerts-evaluate' then 180 + round(x.u * 420)
+           when x.job = 'draft-cleanup' then 45 + x.drafts * 4 + round(x.u * 30)
+           when x.job = 'export-metrics-aggregate' then 160 + round(x.u * 240)
+           when x.job = 'storage-cleanup-retry' then 25 + x.retries * 180 + round(x.u * 40)
+           when x.job = 'maintenance' then 900 + round(x.u * 2600)
+           when x.job = 'export-file-cleanup' then 600 + x.files * 38 + round(x.u * 200)
+           when x.job = 'export-log-cleanup' then 4200 + round(x.u * 2500)
+           else 40 + round(x.u * 160)
+         end::bigint as duration
+    from shaped x
+),
+final as (
+  select r.*,
+         case
+           when r.outcome in ('timeout', 'lease_expired') then null
+           when r.job = 'alerts-evaluate' then jsonb_build_object(
+             'errors', '[]'::jsonb, 'rows_affected', 0, 'failed', false,
+             'rules_evaluated', 27, 'rules_disabled', 0, 'rules_deferred', 0,
+             'observations', 38 + floor(r.u * 6)::int,
+             'transitions', jsonb_build_object('pending', 0, 'opened', 0, 'updated', 2, 'resolved', 0),
+             'changes', '[]'::jsonb,
+             'notifications', jsonb_build_object('sent', 0, 'failed', 0, 'silenced', 0, 'below_min_severity', 0, 'deferred', 0, 'abandoned', 0),
+             'channels', '[]'::jsonb, 'open_alerts', 2,
+             'pruned', jsonb_build_object('notifications_deleted', 0, 'alerts_deleted', 0, 'silences_deleted', 0),
+             'partial', false)
+           when r.job = 'draft-cleanup' then (
+             select jsonb_build_object(
+               'errors', '[]'::jsonb, 'rows_affected', d.n, 'deleted_count', d.n,
+               'deleted_ids', coalesce((select jsonb_agg(md5('cronwarden-demo-draft-' || extract(epoch from r.at)::text || '-' || i)::uuid::text)
+                                          from generate_series(1, least(d.n, 100)) i), '[]'::jsonb),
+               'deleted_ids_truncated', d.n > 100,
+               'cutoff_time', to_char((r.started - interval '24 hours') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+               'hours', 24, 'batches', greatest(1, ceil(d.n / 1000.0))::int, 'partial', r.outcome = 'partial')
+               from (select case r.outcome when 'partial' then 48000 when 'backlog' then 3412 else r.drafts end as n) d)
+           when r.job = 'export-metrics-aggregate' then (
+             select jsonb_build_object(
+               'errors', '[]'::jsonb, 'rows_affected', 192, 'lookback_hours', 48,
+               'window_start', to_char((date_trunc('hour', r.started, 'UTC') - interval '48 hours') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+               'window_end', to_char(date_trunc('hour', r.started, 'UTC') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+               'hours_covered', 48, 'rows_upserted', 192, 'rows_removed', 0,
+               'last_hour', jsonb_build_object('total_exports', e.total, 'failed_exports', e.failed, 'success_rate', round((e.total - e.failed)::numeric / e.total, 4)),
+               'failure_rate', round(e.failed::numeric / e.total, 4), 'failure_window_minutes', 60,
+               'total_count', e.total, 'failed_count', e.failed, 'alert', false, 'threshold', 0.1, 'min_sample', 10)
+               from (select 3 + floor(r.u * 2)::int as total, case when r.k % 11 = 0 then 1 else 0 end as failed) e)
+           when r.job = 'storage-cleanup-retry' and r.outcome = 'storage_down' then jsonb_build_object(
+             'errors', jsonb_build_array(
+               jsonb_build_object('subject', 'exports/demo-user-3/export-2231.jsonl', 'message', 'Storage remove failed: 503 Service Unavailable'),
+               jsonb_build_object('subject', 'exports/demo-user-5/export-2240.json', 'message', 'Storage remove failed: 503 Service Unavailable')),
+             'rows_affected', 0, 'removed_count', 0, 'failed_count', 2, 'pending_count', 2, 'batches', 1, 'partial', false, 'failed', true)
+           when r.job = 'storage-cleanup-retry' then jsonb_build_object(
+             'errors', '[]'::jsonb, 'rows_affected', r.retries, 'removed_count', r.retries, 'failed_count', 0,
+             'pending_count', r.retries, 'batches', case when r.retries > 0 then 1 else 0 end, 'partial', false, 'failed', false)
+           when r.job = 'maintenance' then (
+             select jsonb_build_object(
+               'errors', '[]'::jsonb, 'rows_affected', m.stuck + m.temp + m.compact + m.raw,
+               'stuckRunsMarked', m.stuck, 'tempUploadsPurged', m.temp, 'importJobsCompacted', m.compact, 'rawItemsPurged', m.raw,
+               'tempUploadsFailed', 0, 'tempUploadObjectsKept', 0,
+               'tempUploadBytesFreed', m.temp * 1843200 + floor(r.u * 90000)::int, 'importJobBytesFreed', m.compact * 22528,
+               'stuckRunIds', coalesce((select jsonb_agg(md5('cronwarden-demo-stuck-' || extract(epoch from r.at)::text || '-' || i)::uuid::text)
+                                          from generate_series(1, m.stuck) i), '[]'::jsonb),
+               'steps', jsonb_build_object('stuck_runs', 'ok', 'temp_uploads', 'ok', 'compact_import_jobs', 'ok', 'raw_items', 'ok'),
+               'thresholds', jsonb_build_object('stuckHours', 24, 'tempUploadHours', 24, 'compactAfterDays', 7, 'rawItemsAfterDays', 30),
+               'batchSize', 1000, 'batches', 4, 'partial', false, 'failed', false)
+               from (select case when r.k % 5 = 2 then 1 else 0 end as stuck, floor(r.u * 7)::int as temp,
+                            1 + floor(r.u * 4)::int as compact, case when r.k % 4 = 0 then floor(r.u * 300)::int else 0 end as raw) m)
+           when r.job = 'export-file-cleanup' and r.outcome = 'storage_down' then jsonb_build_object(
+             'errors', (select jsonb_agg(jsonb_build_object('subject', 'exports/demo-user-' || (i % 6 + 1) || '/export-' || (1900 + i) || '.jsonl',
+                                                            'message', 'Storage remove failed: 503 Service Unavailable')) from generate_series(1, 14) i),
+             'rows_affected', 0, 'mode', 'expired', 'retention_hours', null, 'total_found', 14, 'deleted_count', 0, 'failed_count', 14,
+             'logs_updated', 0, 'kept_shared_count', 0, 'set_aside_count', 0, 'freed_bytes', 0, 'batches', 1, 'partial', false, 'failed', true)
+           when r.job = 'export-file-cleanup' then jsonb_build_object(
+             'errors', '[]'::jsonb, 'rows_affected', r.files, 'mode', 'expired', 'retention_hours', null,
+             'total_found', r.files, 'deleted_count', r.files, 'failed_count', 0, 'logs_updated', r.files,
+             'kept_shared_count', 0, 'set_aside_count', 0, 'freed_bytes', r.files * 1363148 + floor(r.u * 400000)::int,
+             'batches', 1, 'partial', false)
+           when r.job = 'export-log-cleanup' then jsonb_build_object(
+             'errors', '[]'::jsonb, 'rows_affected', 1800 + floor(r.u * 700)::int, 'retention_days', 30,
+             'cutoff', to_char((r.started - interval '720 hours') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+             'archive_enabled', false, 'deleted_count', 1800 + floor(r.u * 700)::int, 'archived_count', 0,
+             'archive_objects', 0, 'archive_keys', '[]'::jsonb, 'batches', 1, 'partial', false, 'failed', false)
+           else jsonb_build_object(
+             'errors', '[]'::jsonb, 'rows_affected', 0, 'deleted_count', 0,
+             'pruned', jsonb_build_object('cron_job_runs', 0, 'export_metrics', 0, 'export_metrics_hourly', 0, 'audit_logs', 0, 'deleted_users', 0, 'export_file_claims', 0),
+             'retention_days', 90,
+             'retention', jsonb_build_object('cron_job_runs', 90, 'export_metrics', 90, 'export_metrics_hourly', 400, 'audit_logs', 365, 'deleted_users', 365),
+             'batches', 6, 'partial', false, 'failed', false)
+         end as result,
+         case r.outcome
+           when 'timeout' then 'canceling statement due to statement timeout'
+           when 'lease_expired' then 'lease expired before the run finished: its process died or overran its time limit'
+         end as error
+    from runs r
+)
 insert into cronwarden.cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, trigger, input, result, rows_affected, error)
-select md5('cronwarden-demo-run-' || n)::uuid,
-       'run-history-prune',
-       case when n = 3 then 'failed' else 'succeeded' end,
-       x.t,
-       x.t + make_interval(secs => x.d / 1000.0),
-       x.d,
-       false,
-       'demo',
-       '{}'::jsonb,
-       case when n = 3 then null
-            else jsonb_build_object('errors', '[]'::jsonb, 'rows_affected', 0, 'deleted_count', 0,
-                                    'retention_days', 90, 'batches', 1, 'partial', false) end,
-       0,
-       case when n = 3 then 'lease expired before the run finished: its process died or overran its time limit' end
-  from generate_series(1, 100) as n
- cross join lateral (
-   select date_trunc('day', now(), 'UTC') - make_interval(days => n) + interval '4 hours 30 minutes' as t,
-          40 + (n * 37) % 160 as d
- ) x
+select md5('cronwarden-demo-run-' || f.job || '-' || extract(epoch from f.at)::text)::uuid,
+       f.job, f.status, f.started, f.started + make_interval(secs => f.duration / 1000.0), f.duration, false, 'demo',
+       case when f.job = 'draft-cleanup' and f.outcome = 'timeout' then '{"batchSize": 5000}'::jsonb else '{}'::jsonb end,
+       f.result, coalesce((f.result->>'rows_affected')::bigint, 0),
+       -- A run whose job reported failure records its first five errors, as the runner does.
+       case when f.outcome = 'storage_down'
+            then (select string_agg(e.value->>'subject' || ': ' || (e.value->>'message'), '; ' order by e.ord)
+                    from jsonb_array_elements(f.result->'errors') with ordinality e (value, ord) where e.ord <= 5)
+            else f.error end
+  from final f
  where not exists (select 1 from cronwarden.cron_job_runs r where r.trigger <> 'demo')
+   and not exists (select 1 from cronwarden.cron_job_runs r
+                    where r.job = f.job and r.started_at > f.at - interval '1 minute' and r.started_at < f.at + interval '1 minute')
 on conflict (id) do nothing;
+
+-- The lines the partial and failed draft-cleanup runs wrote, as the runner captures them.
+insert into cronwarden.cron_job_run_logs (run_id, seq, logged_at, level, line)
+select r.id, l.seq, r.started_at + make_interval(secs => l.after_ms / 1000.0), l.level,
+       jsonb_build_object('level', l.level, 'time', to_char((r.started_at + make_interval(secs => l.after_ms / 1000.0)) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                          'service', 'cronwarden', 'job', r.job, 'run_id', r.id::text, 'msg', l.msg) || l.fields
+  from cronwarden.cron_job_runs r
+ cross join lateral (
+   values (1, 0::numeric, 'info', 'job started', jsonb_build_object('type', 'cron_run_started', 'dry_run', false, 'trigger', r.trigger)),
+          (2, r.duration_ms - 5, case r.status when 'failed' then 'error' else 'info' end,
+             case r.status when 'failed' then 'job failed' else 'draft cleanup finished' end,
+             case r.status
+               when 'failed' then jsonb_build_object('type', 'cron_run_failed', 'duration_ms', r.duration_ms, 'err', jsonb_build_object('type', 'Error', 'message', r.error))
+               else jsonb_build_object('type', 'draft_cleanup_complete', 'deleted_count', r.rows_affected, 'hours', 24,
+                                       'batches', (r.result->>'batches')::int, 'partial', r.status = 'partial') end),
+          (3, r.duration_ms, 'info', 'job finished',
+             jsonb_build_object('type', 'cron_run_finished', 'status', r.status, 'duration_ms', r.duration_ms,
+                                'rows_affected', r.rows_affected, 'error_count', 0, 'dry_run', false))
+ ) as l (seq, after_ms, level, msg, fields)
+ where r.trigger = 'demo' and r.job = 'draft-cleanup' and r.status in ('partial', 'failed')
+   and not (r.status = 'failed' and l.seq = 3) -- a run that failed ends with its error
+on conflict (run_id, seq) do nothing;
 
 -- --- Export operations (supabase/migrations/20261123000300_export_operations.sql) ---
 -- 160 exports over the last 48 hours, one every 18 minutes (7 minutes off, so none sits on the

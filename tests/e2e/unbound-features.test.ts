@@ -11,6 +11,7 @@ import { EXISTING_APP_SQL } from '../support/existing-app';
  * what needs no binding.
  */
 const TOKEN = 'admin-api-token-for-tests-0123456789';
+const PASSWORD = 'admin-password-for-tests';
 
 describe.skipIf(!hasPostgres())('an existing app without a binding file (next start, PostgreSQL)', () => {
   let app: RunningApp;
@@ -19,7 +20,7 @@ describe.skipIf(!hasPostgres())('an existing app without a binding file (next st
     const sql = postgres(url, { max: 1, onnotice: () => {} });
     await sql.unsafe(EXISTING_APP_SQL);
     await sql.end();
-    app = await startApp({ DATABASE_URL: url, DEMO_APP: 'off', ADMIN_API_TOKEN: TOKEN });
+    app = await startApp({ DATABASE_URL: url, DEMO_APP: 'off', ADMIN_API_TOKEN: TOKEN, ADMIN_PASSWORD: PASSWORD });
   });
   afterAll(async () => {
     await app?.stop();
@@ -70,5 +71,23 @@ describe.skipIf(!hasPostgres())('an existing app without a binding file (next st
     // the rules of unbound features stay quiet
     expect(body.result.rule_errors ?? []).toEqual([]);
     expect(body.result.errors).toEqual([]);
+  });
+
+  it('the admin page lists the features not running here, each with its reasons', async () => {
+    const signIn = await fetch(`${app.url}/api/admin/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: app.url },
+      body: JSON.stringify({ password: PASSWORD }),
+    });
+    expect(signIn.status).toBe(200);
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0];
+    const page = await fetch(`${app.url}/admin`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('data-testid="feature-states"');
+    expect(html).toContain('Features not running here');
+    for (const feature of ['exports', 'drafts', 'userDeletion']) expect(html).toContain(`data-feature="${feature}"`);
+    // The same one-line reason as /api/health and the start-up log (quotes escaped in HTML).
+    expect(html).toContain('drafts: public.courses has no column &quot;status&quot;');
   });
 });

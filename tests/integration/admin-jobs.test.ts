@@ -72,6 +72,8 @@ describeEngines('admin jobs overview', (engine) => {
         rows_affected: 12,
       },
       last_success_at: '2026-11-23T04:30:00.075Z',
+      last_dry_run: null,
+      feature: null,
       open_alerts: 2,
     });
     const never = overview.find((j) => j.name !== JOB)!;
@@ -158,7 +160,7 @@ describeEngines('admin jobs overview', (engine) => {
 });
 
 it('runsPerDay counts final outcomes per UTC day, oldest first, running runs left out', () => {
-  const run = (started_at: string, status: RunRecord['status']) => ({ started_at, status }) as RunRecord;
+  const run = (started_at: string, status: RunRecord['status']) => ({ started_at, status, dry_run: false }) as RunRecord;
   const days = runsPerDay(
     [
       run('2026-11-23T11:59:59.000Z', 'succeeded'),
@@ -168,13 +170,16 @@ it('runsPerDay counts final outcomes per UTC day, oldest first, running runs lef
       run('2026-11-22T10:00:00.000Z', 'skipped'),
       run('2026-11-21T10:00:00.000Z', 'running'),
       run('2026-11-20T10:00:00.000Z', 'succeeded'), // outside 3 days
+      { ...run('2026-11-23T10:00:00.000Z', 'succeeded'), dry_run: true },
+      { ...run('2026-11-23T10:30:00.000Z', 'failed'), dry_run: true },
     ],
     NOW,
     3,
   );
+  // Dry runs changed nothing: counted apart, never as succeeded (or failed).
   expect(days).toEqual([
-    { day: '2026-11-21', succeeded: 0, partial: 0, failed: 0, skipped: 0 },
-    { day: '2026-11-22', succeeded: 1, partial: 1, failed: 0, skipped: 1 },
-    { day: '2026-11-23', succeeded: 1, partial: 0, failed: 1, skipped: 0 },
+    { day: '2026-11-21', succeeded: 0, partial: 0, failed: 0, skipped: 0, dry_run: 0 },
+    { day: '2026-11-22', succeeded: 1, partial: 1, failed: 0, skipped: 1, dry_run: 0 },
+    { day: '2026-11-23', succeeded: 1, partial: 0, failed: 1, skipped: 0, dry_run: 2 },
   ]);
 });

@@ -57,6 +57,13 @@ export interface JobOverview {
     rows_affected: number;
   } | null;
   last_success_at: string | null;
+  /**
+   * The job's latest dry run, shown beside the last run and never as it: a dry run changes
+   * nothing. Null when the job has no dry run.
+   */
+  last_dry_run: { id: string; status: RunStatus; started_at: string } | null;
+  /** The feature whose tables the job works on (cronwarden.config.ts), or null for Cronwarden's own jobs. */
+  feature: string | null;
   /** Open alerts whose subject is this job; null when alert state is not available. */
   open_alerts: number | null;
 }
@@ -114,9 +121,16 @@ interface SummaryRow {
   running: boolean;
   runs_24h: unknown;
   failures_24h: unknown;
+  last_dry_run_id: string | null;
+  last_dry_run_at: unknown;
+  last_dry_run_status: string | null;
 }
 
-/** One row per registered job, in registry order; `scheduler`: the one firing the jobs (default: scheduler.json's). */
+/**
+ * One row per registered job, in registry order; `scheduler`: the one firing the jobs (default:
+ * scheduler.json's). The last run and the 24 h counts leave dry runs and skipped invocations out
+ * (cron_job_summary); the last dry run is reported on its own.
+ */
 export async function jobsOverview(
   db: Db,
   now: Date,
@@ -156,6 +170,11 @@ export async function jobsOverview(
             }
           : null,
       last_success_at: iso(s?.last_success_at),
+      last_dry_run:
+        s && s.last_dry_run_id
+          ? { id: String(s.last_dry_run_id), status: String(s.last_dry_run_status) as RunStatus, started_at: iso(s.last_dry_run_at) ?? '' }
+          : null,
+      feature: job.feature ?? null,
       open_alerts: openAlertsByJob ? (openAlertsByJob.get(job.name) ?? 0) : null,
     };
   });
@@ -177,22 +196,53 @@ export interface RunsPerDay {
   partial: number;
   failed: number;
   skipped: number;
+  /** Dry runs of any outcome: they changed nothing, so they are never counted as succeeded. */
+  dry_run: number;
 }
 
-/** Runs started on each of the last `days` UTC days (oldest first), by final status; running runs are left out. */
-export function runsPerDay(runs: RunRecord[], now: Date, days = 14): RunsPerDay[] {
+function emptyDays(now: Date, days: number): { out: RunsPerDay[]; index: Map<string, RunsPerDay> } {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   const out: RunsPerDay[] = [];
   const index = new Map<string, RunsPerDay>();
   for (let i = days - 1; i >= 0; i--) {
     const day = new Date(today - i * 86_400_000).toISOString().slice(0, 10);
-    const row = { day, succeeded: 0, partial: 0, failed: 0, skipped: 0 };
+    const row = { day, succeeded: 0, partial: 0, failed: 0, skipped: 0, dry_run: 0 };
     out.push(row);
     index.set(day, row);
   }
+  return { out, index };
+}
+
+function count(row: RunsPerDay, status: RunStatus, dryRun: boolean, n: number): void {
+  if (status === 'running') return;
+  if (dryRun) row.dry_run += n;
+  else row[status] += n;
+}
+
+/**
+ * Runs started on each of the last `days` UTC days (oldest first), by final status, dry runs
+ * apart; running runs are left out.
+ */
+export function runsPerDay(runs: RunRecord[], now: Date, days = 14): RunsPerDay[] {
+  const { out, index } = emptyDays(now, days);
   for (const r of runs) {
     const row = index.get(r.started_at.slice(0, 10));
-    if (row && r.status !== 'running') row[r.status]++;
+    if (row) count(row, r.status, r.dry_run, 1);
+  }
+  return out;
+}
+
+/**
+ * The same counts from SQL over the whole history (cron_runs_per_day), so a job that runs every
+ * five minutes does not push the others out of the chart; one job's when `job` is given.
+ */
+export async function runsPerDayOf(db: Db, now: Date, days = 14, job: string | null = null): Promise<RunsPerDay[]> {
+  const rows = await db.rpc<{ day: unknown; status: string; dry_run: unknown; runs: unknown }>('cron_runs_per_day', { p_days: days, p_now: now, p_job: job });
+  const { out, index } = emptyDays(now, days);
+  for (const r of rows) {
+    const row = index.get(String(r.day));
+    const dry = r.dry_run === true || r.dry_run === 't' || r.dry_run === 'true';
+    if (row) count(row, r.status as RunStatus, dry, num(r.runs) ?? 0);
   }
   return out;
 }

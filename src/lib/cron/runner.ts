@@ -4,6 +4,7 @@ import { scrubSecrets } from '../logger';
 import { AppError } from '../http/errors';
 import { createBudget } from './budget';
 import { runPings } from './pings';
+import { captureRunLog, recordRunLog } from './run-log';
 import type { JobDefinition, JobDeps, JobResult } from './types';
 import { unrecordedFinishesOf } from './unrecorded-finishes';
 
@@ -21,6 +22,8 @@ export interface RunOptions<I> {
   budgetMs?: number;
   /** Clock for the budget; tests drive it. */
   budgetClock?: () => number;
+  /** The failed run this one runs again (same input), recorded in the result as `rerun_of`. */
+  rerunOf?: string;
 }
 
 export type RunStatus = 'succeeded' | 'partial' | 'failed';
@@ -37,6 +40,7 @@ export type RunOutcome =
         status: RunStatus;
         dry_run: boolean;
         partial: boolean;
+        rerun_of?: string;
         duration_ms: number;
         timestamp: string;
       };
@@ -63,7 +67,9 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
   const runId = randomUUID();
   const startedAt = deps.now();
   const t0 = performance.now();
-  const log = deps.log.child({ job: def.name, run_id: runId });
+  // The run's own lines are kept (bounded) and stored with the run for the console.
+  const capture = captureRunLog(deps.log.child({ job: def.name, run_id: runId }));
+  const log = capture.log;
 
   // An earlier run of this job whose end the database did not take still holds the lease.
   const finishes = unrecordedFinishesOf(deps.db);
@@ -79,6 +85,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
   });
   if (!begin?.acquired) {
     log.warn({ type: 'cron_run_skipped', holder_run_id: begin?.holder_run_id }, 'job already running');
+    if (begin) await recordRunLog(deps.db, runId, capture, deps.log);
     return { kind: 'conflict', runId, holderRunId: begin?.holder_run_id ?? 'unknown' };
   }
   if (begin.expired_run_id) {
@@ -87,7 +94,8 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
       'previous run never finished; its lease expired and it was recorded as failed',
     );
   }
-  log.info({ type: 'cron_run_started', dry_run: options.dryRun, trigger: options.trigger ?? 'http' }, 'job started');
+  const rerun = options.rerunOf ? { rerun_of: options.rerunOf } : {};
+  log.info({ type: 'cron_run_started', dry_run: options.dryRun, trigger: options.trigger ?? 'http', ...rerun }, 'job started');
   const pings = runPings(def.name, runId, options.dryRun, { config: deps.config, log });
   void pings.started();
 
@@ -103,10 +111,10 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
   const finishedAt = new Date(startedAt.getTime() + durationMs);
   const status: RunStatus = failure || result?.failed ? 'failed' : result?.partial ? 'partial' : 'succeeded';
   const errorText = failure ? scrubSecrets(failure.message, deps.config.secrets).slice(0, 2000) : null;
-  const recorded = result ? scrubSecrets({ ...result, errors: result.errors.slice(0, 100) }, deps.config.secrets) : null;
+  const recorded = result ? scrubSecrets({ ...result, errors: result.errors.slice(0, 100), ...rerun }, deps.config.secrets) : null;
 
   // Kept and retried when the database does not answer, so the lease does not outlive the run.
-  await finishes.record(
+  const finishRecorded = await finishes.record(
     def.name,
     {
       p_run_id: runId,
@@ -120,8 +128,12 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
     log,
   );
 
+  // A database that did not take the run's end would not take its lines either: do not wait on it again.
+  const storeLog = () => (finishRecorded ? recordRunLog(deps.db, runId, capture, deps.log) : Promise.resolve(capture.stop()));
+
   if (failure) {
     log.error({ type: 'cron_run_failed', duration_ms: durationMs, err: failure }, 'job failed');
+    await storeLog();
     void pings.finished({ status, duration_ms: durationMs, error: errorText ?? undefined });
     return { kind: 'crashed', runId, error: failure, durationMs };
   }
@@ -138,6 +150,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
     },
     'job finished',
   );
+  await storeLog();
   void pings.finished({ status, duration_ms: durationMs, result: r });
   return {
     kind: 'finished',
@@ -152,6 +165,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
       partial: Boolean(r.partial),
       duration_ms: durationMs,
       timestamp: finishedAt.toISOString(),
+      ...rerun,
     },
   };
 }

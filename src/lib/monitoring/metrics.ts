@@ -35,6 +35,7 @@ interface SummaryRow {
   last_duration_ms: number | null;
   last_success_at: Date | string | null;
   running: boolean;
+  last_dry_run_at: Date | string | null;
 }
 
 interface TotalRow {
@@ -71,7 +72,8 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
 
   const lastRun = new Gauge({
     name: 'cronwarden_job_last_run_timestamp_seconds',
-    help: 'Start of the job\'s latest run (skipped invocations excluded), Unix seconds',
+    // A dry run changes nothing: it is never the last run (cron_job_summary leaves it out).
+    help: 'Start of the job\'s latest run that could change something (dry runs and skipped invocations excluded), Unix seconds',
     labelNames: ['job'],
     registers,
   });
@@ -83,14 +85,20 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
   });
   const lastDuration = new Gauge({
     name: 'cronwarden_job_last_duration_seconds',
-    help: 'Duration of the job\'s latest finished run, seconds',
+    help: 'Duration of the job\'s latest finished run (dry runs excluded), seconds',
     labelNames: ['job'],
     registers,
   });
   const lastStatus = new Gauge({
     name: 'cronwarden_job_last_status',
-    help: 'Status of the job\'s latest run: 1 for its status, 0 for the others',
+    help: 'Status of the job\'s latest run (dry runs excluded): 1 for its status, 0 for the others',
     labelNames: ['job', 'status'],
+    registers,
+  });
+  const lastDryRun = new Gauge({
+    name: 'cronwarden_job_last_dry_run_timestamp_seconds',
+    help: 'Start of the job\'s latest dry run (it reported what a run would do and changed nothing), Unix seconds',
+    labelNames: ['job'],
     registers,
   });
   const running = new Gauge({
@@ -103,6 +111,7 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
     const job = { job: s.job };
     if (s.last_started_at) lastRun.set(job, seconds(s.last_started_at));
     if (s.last_success_at) lastSuccess.set(job, seconds(s.last_success_at));
+    if (s.last_dry_run_at) lastDryRun.set(job, seconds(s.last_dry_run_at));
     if (s.last_duration_ms !== null && s.last_duration_ms !== undefined) lastDuration.set(job, Number(s.last_duration_ms) / 1000);
     for (const status of RUN_STATUSES) lastStatus.set({ job: s.job, status }, s.last_status === status ? 1 : 0);
     running.set(job, s.running ? 1 : 0);
@@ -110,7 +119,7 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
 
   const runsTotal = new Counter({
     name: 'cronwarden_job_runs_total',
-    help: 'Finished job invocations by final status (succeeded, partial, failed, skipped) since installation',
+    help: 'Finished job invocations by final status (succeeded, partial, failed, skipped) since installation, dry runs excluded',
     labelNames: ['job', 'status'],
     registers,
   });

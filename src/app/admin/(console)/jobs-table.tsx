@@ -1,9 +1,8 @@
 'use client';
 
 import Link from 'next/link';
-import { useRouter } from 'next/navigation';
-import { useState } from 'react';
 import styles from '../admin.module.css';
+import { RunResultBox, useRunJob } from './run-controls';
 
 export interface JobRowView {
   name: string;
@@ -26,95 +25,39 @@ export interface JobRowView {
     duration: string;
     rowsAffected: string;
   } | null;
-}
-
-interface RunResultView {
-  job: string;
-  dryRun: boolean;
-  tone: 'ok' | 'bad' | 'info';
-  title: string;
-  runId?: string;
-  body?: unknown;
+  /** The latest dry run, when it is newer than the last run: shown beside it, never as it. */
+  newerDryRun: { id: string; startedRelative: string } | null;
+  /** Why the job cannot run here (its feature is switched off or not bound), or null. */
+  unavailable: string | null;
 }
 
 function Badge({ status }: { status: string }) {
   return <span className={`${styles.badge} ${styles[`badge_${status}`] ?? ''}`}>{status}</span>;
 }
 
+/**
+ * Every job with its state, last run and "Run now". On a narrow screen each row becomes a card
+ * (the cells' data-label names them), so nothing needs a sideways scroll.
+ */
 export function JobsTable({ rows }: { rows: JobRowView[] }) {
-  const router = useRouter();
-  const [busy, setBusy] = useState<string | null>(null);
-  const [result, setResult] = useState<RunResultView | null>(null);
-
-  async function run(job: string, dryRun: boolean) {
-    setBusy(job);
-    setResult({ job, dryRun, tone: 'info', title: `${dryRun ? 'Dry run' : 'Run'} of ${job}: running…` });
-    const what = dryRun ? 'Dry run' : 'Run';
-    try {
-      const res = await fetch(`/api/admin/jobs/${encodeURIComponent(job)}/run`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ dryRun }),
-      });
-      const body = (await res.json().catch(() => null)) as
-        | { success?: boolean; result?: { run_id?: string; status?: string }; error?: { code?: string; message?: string; run_id?: string; holder_run_id?: string } }
-        | null;
-      // A failed run answers 500 with its result: show it like any other finished run.
-      if ((res.ok || res.status === 500) && body?.result) {
-        const status = body.result.status ?? 'succeeded';
-        setResult({
-          job,
-          dryRun,
-          tone: status === 'failed' ? 'bad' : 'ok',
-          title: `${what} of ${job}: ${status}${dryRun ? ' (nothing was changed)' : ''}`,
-          runId: body.result.run_id,
-          body: body.result,
-        });
-      } else if (res.status === 409) {
-        setResult({
-          job,
-          dryRun,
-          tone: 'bad',
-          title: `${job} is already running; try again when it has finished.`,
-          runId: body?.error?.holder_run_id,
-          body: body?.error,
-        });
-      } else if (res.status === 401) {
-        setResult({ job, dryRun, tone: 'bad', title: 'Your session has ended: sign in again.' });
-      } else {
-        setResult({
-          job,
-          dryRun,
-          tone: 'bad',
-          title: `${what} of ${job} failed (HTTP ${res.status}): ${body?.error?.message ?? 'no details'}`,
-          runId: body?.error?.run_id,
-          body: body?.error,
-        });
-      }
-    } catch (err) {
-      setResult({ job, dryRun, tone: 'bad', title: `Could not reach the server: ${(err as Error).message}` });
-    } finally {
-      setBusy(null);
-      router.refresh();
-    }
-  }
+  const { busy, result, run } = useRunJob();
 
   if (rows.length === 0) return <div className={styles.empty}>No jobs are registered.</div>;
 
   return (
     <>
       <div className={styles.tableWrap}>
-        <table className={styles.table} data-testid="jobs-table">
+        <table className={`${styles.table} ${styles.cards}`} data-testid="jobs-table">
           <thead>
             <tr>
               <th>Job</th>
-              <th>Schedule</th>
-              <th>Last run</th>
               <th>Status</th>
+              <th>Last run</th>
               <th className={styles.num}>Duration</th>
               <th className={styles.num}>Rows</th>
+              <th>Schedule</th>
               <th>Next run</th>
-              <th className={styles.num} title="Failed runs in the last 24 hours">Failed 24 h</th>
+              <th className={styles.num} title="Failed runs in the last 24 hours (dry runs not counted)">Failed 24 h</th>
               <th className={styles.num} title="Open alerts about this job">Alerts</th>
               <th />
             </tr>
@@ -122,11 +65,36 @@ export function JobsTable({ rows }: { rows: JobRowView[] }) {
           <tbody>
             {rows.map((j) => (
               <tr key={j.name} data-job={j.name}>
-                <td>
-                  <span className={styles.jobName}>{j.name}</span>
+                <td className={styles.cardHead} data-label="Job">
+                  <Link href={`/admin/jobs/${j.name}`} className={styles.jobName} data-testid="job-link">
+                    {j.name}
+                  </Link>
                   <span className={`${styles.sub} ${styles.jobDesc}`}>{j.description}</span>
                 </td>
-                <td className={styles.schedule}>
+                <td data-label="Status" data-testid="job-status">
+                  {j.running ? <Badge status="running" /> : j.lastRun ? <Badge status={j.lastRun.status} /> : <span className={styles.unavailable}>never ran</span>}
+                  {j.unavailable && <span className={`${styles.badge} ${styles.badge_off}`} title={j.unavailable}>not available</span>}
+                </td>
+                <td className={styles.nowrap} data-label="Last run" data-testid="job-last-run">
+                  {j.lastRun ? (
+                    <>
+                      <Link href={`/admin/runs/${j.lastRun.id}`}>{j.lastRun.startedRelative}</Link>
+                      <span className={styles.sub}>{j.lastRun.started}</span>
+                    </>
+                  ) : (
+                    <span className={styles.unavailable}>never</span>
+                  )}
+                  {j.newerDryRun && (
+                    <span className={styles.sub} data-testid="newer-dry-run">
+                      <Link href={`/admin/runs/${j.newerDryRun.id}`}>
+                        <span className={`${styles.badge} ${styles.badge_dry}`}>dry run</span> {j.newerDryRun.startedRelative}
+                      </Link>
+                    </span>
+                  )}
+                </td>
+                <td className={styles.num} data-label="Duration">{j.lastRun?.duration ?? '—'}</td>
+                <td className={styles.num} data-label="Rows">{j.lastRun?.rowsAffected ?? '—'}</td>
+                <td className={styles.schedule} data-label="Schedule">
                   {j.scheduleText}
                   {j.schedule && <span className={`${styles.sub} ${styles.mono} ${styles.nowrap}`}>{j.schedule}</span>}
                   {j.firedBy && (
@@ -136,36 +104,33 @@ export function JobsTable({ rows }: { rows: JobRowView[] }) {
                     </span>
                   )}
                 </td>
-                <td className={styles.nowrap}>
-                  {j.lastRun ? (
-                    <>
-                      <Link href={`/admin/runs/${j.lastRun.id}`}>{j.lastRun.startedRelative}</Link>
-                      <span className={styles.sub}>{j.lastRun.started}</span>
-                    </>
-                  ) : (
-                    <span className={styles.unavailable}>never</span>
-                  )}
-                </td>
-                <td>
-                  {j.running ? <Badge status="running" /> : j.lastRun ? <Badge status={j.lastRun.status} /> : <span className={styles.unavailable}>—</span>}
-                </td>
-                <td className={styles.num}>{j.lastRun?.duration ?? '—'}</td>
-                <td className={styles.num}>{j.lastRun?.rowsAffected ?? '—'}</td>
-                <td className={styles.nowrap}>
+                <td className={styles.nowrap} data-label="Next run">
                   {j.nextRunRelative || '—'}
                   <span className={styles.sub}>{j.nextRun}</span>
                 </td>
-                <td className={styles.num}>
+                <td className={styles.num} data-label="Failed 24 h">
                   {j.failures24h}
                   <span className={styles.sub}>of {j.runs24h}</span>
                 </td>
-                <td className={styles.num}>{j.openAlerts === null ? <span className={styles.unavailable}>n/a</span> : j.openAlerts}</td>
-                <td>
+                <td className={styles.num} data-label="Alerts">{j.openAlerts === null ? <span className={styles.unavailable}>n/a</span> : j.openAlerts}</td>
+                <td className={styles.cardActions}>
                   <div className={styles.actions}>
-                    <button className={styles.button} disabled={busy !== null} onClick={() => run(j.name, false)} data-action="run">
+                    <button
+                      className={styles.button}
+                      disabled={busy !== null || j.unavailable !== null}
+                      title={j.unavailable ?? undefined}
+                      onClick={() => run(j.name, { dryRun: false })}
+                      data-action="run"
+                    >
                       Run now
                     </button>
-                    <button className={styles.buttonSecondary} disabled={busy !== null} onClick={() => run(j.name, true)} data-action="dry-run">
+                    <button
+                      className={styles.buttonSecondary}
+                      disabled={busy !== null || j.unavailable !== null}
+                      title={j.unavailable ?? undefined}
+                      onClick={() => run(j.name, { dryRun: true })}
+                      data-action="dry-run"
+                    >
                       Dry run
                     </button>
                   </div>
@@ -175,20 +140,7 @@ export function JobsTable({ rows }: { rows: JobRowView[] }) {
           </tbody>
         </table>
       </div>
-      {result && (
-        <div
-          className={`${styles.result} ${result.tone === 'ok' ? styles.resultOk : result.tone === 'bad' ? styles.resultBad : ''}`}
-          data-testid="run-result"
-          data-tone={result.tone}
-          aria-live="polite"
-        >
-          <p className={styles.resultTitle}>
-            <span>{result.title}</span>
-            {result.runId && <Link href={`/admin/runs/${result.runId}`}>Run details</Link>}
-          </p>
-          {result.body !== undefined && <pre className={styles.pre}>{JSON.stringify(result.body, null, 2)}</pre>}
-        </div>
-      )}
+      {result && <RunResultBox result={result} />}
     </>
   );
 }

@@ -2,28 +2,35 @@ import Link from 'next/link';
 import { getApp, getJobDeps } from '@/lib/app';
 import { isDatabaseUnavailable } from '@/lib/db/availability';
 import { requireAdminPage } from '@/lib/admin/guard';
-import { jobsOverview, recentRuns, runsPerDay, type JobOverview } from '@/lib/admin/jobs';
+import { jobsOverview, recentRuns, runsPerDayOf, type JobOverview } from '@/lib/admin/jobs';
 import { openAlertsBySubject } from '@/lib/alerts/store';
+import { FeatureUnavailableError } from '@/lib/bindings/features';
+import type { FeatureName } from '@/lib/bindings/spec';
+import type { FeatureStates } from '@/lib/bindings/apply';
 import { settle } from '@/lib/admin/settle';
 import { activeScheduler } from '@/lib/schedules/scheduler';
 import { formatCount, formatDuration, formatUtc, relativeTime } from '@/lib/admin/format';
 import styles from '../admin.module.css';
 import { BarSeriesChart } from './charts';
 import { DatabaseUnreachable } from './database-unreachable';
+import { FeatureStatesPanel } from './feature-states';
 import { JobsTable, type JobRowView } from './jobs-table';
 import { AlertsPanel } from './panels/alerts';
 import { DeletionsPanel } from './panels/deletions';
 import { DraftsPanel } from './panels/drafts';
 import { ExportsPanel } from './panels/exports';
 import { MaintenancePanel } from './panels/maintenance';
+import { RUN_OUTCOME_SERIES, RunStatusBadges } from './run-badges';
+import { OperatorWarnings } from './warnings';
 
 export const dynamic = 'force-dynamic';
 
-/** How many runs the history chart and table read (cron_recent_runs caps at 500). */
-const HISTORY_RUNS = 500;
+const RECENT_RUNS = 15;
 const HISTORY_DAYS = 14;
 
-function jobRowView(j: JobOverview, now: Date): JobRowView {
+function jobRowView(j: JobOverview, now: Date, features: FeatureStates): JobRowView {
+  const feature = j.feature ? features[j.feature as FeatureName] : undefined;
+  const newerDry = j.last_dry_run && (!j.last_run || j.last_dry_run.started_at > j.last_run.started_at) ? j.last_dry_run : null;
   return {
     name: j.name,
     description: j.description,
@@ -53,11 +60,9 @@ function jobRowView(j: JobOverview, now: Date): JobRowView {
           rowsAffected: formatCount(j.last_run.rows_affected),
         }
       : null,
+    newerDryRun: newerDry ? { id: newerDry.id, startedRelative: relativeTime(newerDry.started_at, now) } : null,
+    unavailable: feature && !feature.bound ? new FeatureUnavailableError(feature).message : null,
   };
-}
-
-function Badge({ status }: { status: string }) {
-  return <span className={`${styles.badge} ${styles[`badge_${status}`] ?? ''}`}>{status}</span>;
 }
 
 /** The data the page cannot do without (the panels load their own, each on its own). */
@@ -66,11 +71,12 @@ async function loadOverview() {
   const now = deps.now();
   // Alert state is optional for the jobs table: without it the column says n/a.
   const openAlerts = await settle('job-alerts', () => openAlertsBySubject(deps.db, now));
-  const [jobs, runs] = await Promise.all([
+  const [jobs, runs, perDay] = await Promise.all([
     jobsOverview(deps.db, now, openAlerts.ok ? openAlerts.value : undefined, activeScheduler(deps.config)),
-    recentRuns(deps.db, null, HISTORY_RUNS),
+    recentRuns(deps.db, null, RECENT_RUNS),
+    runsPerDayOf(deps.db, now, HISTORY_DAYS),
   ]);
-  return { deps, now, jobs, runs };
+  return { deps, now, jobs, runs, perDay };
 }
 
 export default async function AdminOverview() {
@@ -82,46 +88,43 @@ export default async function AdminOverview() {
     if (isDatabaseUnavailable(err)) return <DatabaseUnreachable error={err} since={getApp().database.downSince()} retryHref="/admin" />;
     throw err;
   }
-  const { deps, now, jobs, runs } = loaded;
-  const perDay = runsPerDay(runs, now, HISTORY_DAYS).map((d) => ({ ...d, day: d.day.slice(5) }));
+  const { deps, now, jobs, runs, perDay } = loaded;
 
   return (
     <>
+      <OperatorWarnings />
       <h1 className={styles.pageTitle}>Overview</h1>
+      <FeatureStatesPanel states={deps.features} />
 
       <section id="jobs" className={styles.panel}>
         <h2>Jobs</h2>
         <p className={styles.panelNote}>
-          Schedules in UTC, with the scheduler that fires each job. “Dry run” reports what a run would do and changes nothing.
+          Schedules in UTC, with the scheduler that fires each job. “Dry run” reports what a run would do and changes nothing: it is
+          never a job’s last run and never counted as succeeded or failed.
         </p>
-        <JobsTable rows={jobs.map((j) => jobRowView(j, now))} />
+        <JobsTable rows={jobs.map((j) => jobRowView(j, now, deps.features))} />
       </section>
 
       <AlertsPanel deps={deps} />
 
       <section id="runs" className={styles.panel}>
         <h2>Runs</h2>
-        <p className={styles.panelNote}>
-          Runs per day over the last {HISTORY_DAYS} days, by outcome (from the latest {HISTORY_RUNS} runs).
-        </p>
+        <p className={styles.panelNote}>Runs per day over the last {HISTORY_DAYS} days (UTC), by outcome; dry runs stand apart.</p>
         <BarSeriesChart
           label="Runs per day"
-          data={perDay}
+          data={perDay.map((d) => ({ ...d, day: d.day.slice(5) }))}
           xKey="day"
+          xLabel="Day (UTC)"
+          yLabel="Runs"
           emptyText={`No runs in the last ${HISTORY_DAYS} days.`}
-          series={[
-            { key: 'succeeded', name: 'Succeeded', color: '#1f9d55', stack: 'runs' },
-            { key: 'partial', name: 'Partial', color: '#d68a1c', stack: 'runs' },
-            { key: 'failed', name: 'Failed', color: '#c8372d', stack: 'runs' },
-            { key: 'skipped', name: 'Skipped (overlap)', color: '#9aa3ad', stack: 'runs' },
-          ]}
+          series={RUN_OUTCOME_SERIES}
         />
         <h3>Recent runs</h3>
         {runs.length === 0 ? (
           <div className={styles.empty}>No runs yet. Jobs run on their schedule, or use “Run now” above.</div>
         ) : (
           <div className={styles.tableWrap}>
-            <table className={styles.table} data-testid="recent-runs">
+            <table className={`${styles.table} ${styles.cards}`} data-testid="recent-runs">
               <thead>
                 <tr>
                   <th>Started</th>
@@ -134,20 +137,24 @@ export default async function AdminOverview() {
                 </tr>
               </thead>
               <tbody>
-                {runs.slice(0, 15).map((r) => (
-                  <tr key={r.id} data-run-id={r.id}>
-                    <td className={styles.nowrap}>
+                {runs.map((r) => (
+                  <tr key={r.id} data-run-id={r.id} data-dry-run={String(r.dry_run)}>
+                    <td className={`${styles.nowrap} ${styles.cardHead}`} data-label="Started">
                       <Link href={`/admin/runs/${r.id}`}>{formatUtc(r.started_at)}</Link>
                       <span className={styles.sub}>{relativeTime(r.started_at, now)}</span>
                     </td>
-                    <td className={`${styles.jobName} ${styles.nowrap}`}>{r.job}</td>
-                    <td className={styles.nowrap}>
-                      <Badge status={r.status} /> {r.dry_run && <span className={`${styles.badge} ${styles.badge_dry}`}>dry run</span>}
+                    <td className={styles.nowrap} data-label="Job">
+                      <Link href={`/admin/jobs/${r.job}`} className={styles.jobName}>
+                        {r.job}
+                      </Link>
                     </td>
-                    <td>{r.trigger}</td>
-                    <td className={styles.num}>{formatDuration(r.duration_ms)}</td>
-                    <td className={styles.num}>{formatCount(r.rows_affected)}</td>
-                    <td className={styles.errorText}>{r.error ? r.error.slice(0, 140) : ''}</td>
+                    <td className={styles.nowrap} data-label="Status">
+                      <RunStatusBadges status={r.status} dryRun={r.dry_run} />
+                    </td>
+                    <td data-label="Trigger">{r.trigger}</td>
+                    <td className={styles.num} data-label="Duration">{formatDuration(r.duration_ms)}</td>
+                    <td className={styles.num} data-label="Rows affected">{r.dry_run ? <span className={styles.unavailable}>none (dry run)</span> : formatCount(r.rows_affected)}</td>
+                    <td className={styles.errorText} data-label="Error">{r.error ? r.error.slice(0, 140) : ''}</td>
                   </tr>
                 ))}
               </tbody>

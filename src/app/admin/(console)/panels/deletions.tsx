@@ -4,12 +4,21 @@ import { settle } from '@/lib/admin/settle';
 import { deletionStats, errorRateSeries } from '@/lib/monitoring/user-deletion-stats';
 import styles from '../../admin.module.css';
 import { BarSeriesChart, LineSeriesChart } from '../charts';
-import { PanelUnavailable, Stat } from './common';
+import { FeatureUnavailable, PanelUnavailable, Stat } from './common';
 
 const WINDOW_MINUTES = 60;
 const SERIES_HOURS = 24;
 
 export async function DeletionsPanel({ deps }: { deps: JobDeps }) {
+  const feature = deps.features.userDeletion;
+  if (!feature.bound) {
+    return (
+      <section id="deletions" className={styles.panel}>
+        <h2>User deletions</h2>
+        <FeatureUnavailable state={feature} />
+      </section>
+    );
+  }
   const now = deps.now();
   const data = await settle('user-deletions', async () => {
     const [stats, series] = await Promise.all([
@@ -60,6 +69,8 @@ export async function DeletionsPanel({ deps }: { deps: JobDeps }) {
                 data={data.value.points}
                 xKey="label"
                 format="percent"
+                xLabel="Hour (UTC)"
+                yLabel="Error rate (%)"
                 small
                 series={[{ key: 'error_rate', name: 'Error rate', color: '#c8372d' }]}
                 emptyText={`No deletion attempts in the last ${SERIES_HOURS} h.`}
@@ -71,6 +82,8 @@ export async function DeletionsPanel({ deps }: { deps: JobDeps }) {
                 label="User deletion attempts per hour"
                 data={data.value.points}
                 xKey="label"
+                xLabel="Hour (UTC)"
+                yLabel="Attempts"
                 small
                 series={[
                   { key: 'succeeded', name: 'Succeeded', color: '#2457c5', stack: 'd' },

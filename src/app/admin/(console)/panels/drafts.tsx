@@ -4,8 +4,8 @@ import { formatCount } from '@/lib/admin/format';
 import { settle } from '@/lib/admin/settle';
 import { DRAFTS_FEATURE, draftQueries } from '@/lib/monitoring/drafts';
 import styles from '../../admin.module.css';
-import { BarSeriesChart } from '../charts';
-import { PanelUnavailable, Stat } from './common';
+import { BarSeriesChart, BucketBarChart } from '../charts';
+import { FeatureUnavailable, PanelUnavailable, Stat } from './common';
 
 const TREND_DAYS = 14;
 
@@ -23,6 +23,15 @@ interface TrendRow {
 }
 
 export async function DraftsPanel({ deps }: { deps: JobDeps }) {
+  const feature = deps.features.drafts;
+  if (!feature.bound) {
+    return (
+      <section id="drafts" className={styles.panel}>
+        <h2>Draft courses</h2>
+        <FeatureUnavailable state={feature} />
+      </section>
+    );
+  }
   const ctx = { db: deps.db, config: deps.config, now: deps.now() };
   const data = await settle('drafts', async () => {
     // Switched off or not bound: the panel says why instead of its charts.
@@ -76,14 +85,15 @@ export async function DraftsPanel({ deps }: { deps: JobDeps }) {
           <div className={styles.grid2}>
             <div>
               <h3>Drafts by age</h3>
-              <BarSeriesChart
+              <BucketBarChart
                 label="Drafts by age"
                 data={data.value.ageRows}
-                xKey="bucket"
-                small
+                bucketKey="bucket"
+                bucketLabel="Age"
+                valueLabel="Drafts"
                 series={[
-                  { key: 'unused', name: 'Unused', color: '#d68a1c', stack: 'a' },
-                  { key: 'in_use', name: 'Generation started', color: '#2457c5', stack: 'a' },
+                  { key: 'unused', name: 'Unused', color: '#d68a1c' },
+                  { key: 'in_use', name: 'Generation started', color: '#2457c5' },
                 ]}
                 emptyText="No drafts."
               />
@@ -94,6 +104,8 @@ export async function DraftsPanel({ deps }: { deps: JobDeps }) {
                 label="Drafts created per day"
                 data={data.value.trendRows}
                 xKey="day"
+                xLabel="Day (UTC)"
+                yLabel="Drafts"
                 small
                 series={[
                   { key: 'used', name: 'Generation started', color: '#2457c5', stack: 't' },

@@ -5,12 +5,21 @@ import { settle } from '@/lib/admin/settle';
 import { exportCleanupStatsReport, exportMetricsReport } from '@/lib/monitoring/export-admin';
 import styles from '../../admin.module.css';
 import { BarSeriesChart, LineSeriesChart, MixChart } from '../charts';
-import { PanelUnavailable, Stat } from './common';
+import { FeatureUnavailable, PanelUnavailable, Stat } from './common';
 
 const HOURS = 24;
 const FORMAT_COLORS: Record<string, string> = { json: '#2457c5', jsonl: '#1f9d8a', csv: '#d68a1c', markdown: '#a23fb5' };
 
 export async function ExportsPanel({ deps }: { deps: JobDeps }) {
+  const feature = deps.features.exports;
+  if (!feature.bound) {
+    return (
+      <section id="exports" className={styles.panel}>
+        <h2>Exports</h2>
+        <FeatureUnavailable state={feature} />
+      </section>
+    );
+  }
   const data = await settle('exports', async () => {
     const [report, cleanup] = await Promise.all([exportMetricsReport(deps, HOURS), exportCleanupStatsReport(deps)]);
     return { report, cleanup, charts: exportCharts(report.aggregate, report.hourly, new Date(report.from), new Date(report.to)) };
@@ -68,6 +77,8 @@ function ExportsBody({
             xKey="label"
             format="percent"
             yMax={100}
+            xLabel="Hour (UTC)"
+            yLabel="Success rate (%)"
             series={[{ key: 'success_rate', name: 'Success rate', color: '#1f9d55' }]}
             emptyText={`No finished exports in the last ${HOURS} h.`}
           />
@@ -79,6 +90,8 @@ function ExportsBody({
             data={charts.slots}
             xKey="label"
             format="ms"
+            xLabel="Hour (UTC)"
+            yLabel="p95 duration"
             series={charts.p95Formats.map((fmt) => ({ key: `p95_${fmt}`, name: fmt, color: FORMAT_COLORS[fmt] ?? '#4b5563' }))}
             emptyText="No hourly rollup yet (export-metrics-aggregate fills it every hour)."
           />
@@ -89,6 +102,8 @@ function ExportsBody({
             label="Exports per hour"
             data={charts.slots}
             xKey="label"
+            xLabel="Hour (UTC)"
+            yLabel="Exports"
             series={[
               { key: 'completed', name: 'Completed', color: '#2457c5', stack: 'v' },
               { key: 'failed', name: 'Failed', color: '#c8372d', stack: 'v' },

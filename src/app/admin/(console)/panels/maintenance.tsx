@@ -4,7 +4,7 @@ import { formatBytes, formatCount, formatUtc, relativeTime } from '@/lib/admin/f
 import { settle } from '@/lib/admin/settle';
 import { readMaintenanceStatus } from '@/lib/monitoring/maintenance-status';
 import styles from '../../admin.module.css';
-import { Badge, PanelUnavailable, Stat } from './common';
+import { Badge, FeatureUnavailable, PanelUnavailable, Stat } from './common';
 
 export async function MaintenancePanel({ deps }: { deps: JobDeps }) {
   const now = deps.now();
@@ -13,11 +13,7 @@ export async function MaintenancePanel({ deps }: { deps: JobDeps }) {
     return (
       <section id="maintenance" className={styles.panel}>
         <h2>Import maintenance</h2>
-        <div className={styles.empty} role="status">
-          {feature.enabled
-            ? `Not bound to this database: ${feature.problems.join('; ')}`
-            : 'Switched off (bindings.imports.enabled in cronwarden.config.ts).'}
-        </div>
+        <FeatureUnavailable state={feature} />
       </section>
     );
   }

@@ -3,10 +3,16 @@ import { notFound } from 'next/navigation';
 import { getApp, getJobDeps } from '@/lib/app';
 import { isDatabaseUnavailable } from '@/lib/db/availability';
 import { requireAdminPage } from '@/lib/admin/guard';
+import { runLogLines } from '@/lib/admin/job-history';
 import { getRun } from '@/lib/admin/jobs';
+import { getJob } from '@/lib/cron/registry';
 import { formatCount, formatDuration, formatUtc, relativeTime } from '@/lib/admin/format';
 import styles from '../../../admin.module.css';
 import { DatabaseUnreachable } from '../../database-unreachable';
+import { ResultView } from '../../result-view';
+import { RerunButton } from '../../run-controls';
+import { RunLogView } from '../../run-log-view';
+import { OperatorWarnings } from '../../warnings';
 
 export const dynamic = 'force-dynamic';
 export const metadata = { title: 'Run · Cronwarden admin' };
@@ -25,28 +31,47 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
   let loaded;
   try {
     const deps = await getJobDeps();
-    loaded = { deps, run: await getRun(deps.db, id) };
+    const [run, logLines] = await Promise.all([getRun(deps.db, id), runLogLines(deps.db, id)]);
+    loaded = { deps, run, logLines };
   } catch (err) {
     if (isDatabaseUnavailable(err)) return <DatabaseUnreachable error={err} since={getApp().database.downSince()} retryHref={`/admin/runs/${id}`} />;
     throw err;
   }
-  const { deps, run } = loaded;
+  const { deps, run, logLines } = loaded;
   if (!run) notFound();
   const now = deps.now();
   const errors = Array.isArray(run.result?.errors) ? (run.result.errors as ResultError[]) : [];
+  const rerunOf = typeof run.result?.rerun_of === 'string' ? run.result.rerun_of : null;
+  const known = getJob(run.job);
 
   return (
     <>
-      <p>
+      <OperatorWarnings />
+      <p className={styles.crumbs}>
         <Link href="/admin#runs">← All runs</Link>
+        {known && (
+          <>
+            {' · '}
+            <Link href={`/admin/jobs/${run.job}`}>Runs of {run.job}</Link>
+          </>
+        )}
       </p>
       <h1 className={styles.pageTitle}>
         Run of <span className={styles.mono}>{run.job}</span>{' '}
         <span className={`${styles.badge} ${styles[`badge_${run.status}`] ?? ''}`} data-testid="run-status">
           {run.status}
         </span>{' '}
-        {run.dry_run && <span className={`${styles.badge} ${styles.badge_dry}`}>dry run</span>}
+        {run.dry_run && (
+          <span className={`${styles.badge} ${styles.badge_dry}`} data-testid="dry-run-badge">
+            dry run
+          </span>
+        )}
       </h1>
+      {run.dry_run && (
+        <p className={styles.dryNote} data-testid="dry-run-note">
+          A dry run reports what a run would do and changes nothing. It is not the job’s last run and is not counted as succeeded or failed.
+        </p>
+      )}
 
       <section className={styles.panel}>
         <dl className={styles.kv}>
@@ -61,12 +86,28 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
           <dt>Duration</dt>
           <dd>{formatDuration(run.duration_ms)}</dd>
           <dt>Rows affected</dt>
-          <dd>{formatCount(run.rows_affected)}</dd>
+          <dd>{run.dry_run ? 'none (dry run)' : formatCount(run.rows_affected)}</dd>
           <dt>Trigger</dt>
           <dd>{run.trigger}</dd>
           <dt>Input</dt>
-          <dd className={styles.mono}>{JSON.stringify(run.input)}</dd>
+          <dd className={styles.mono}>{Object.keys(run.input).length === 0 ? 'the job’s defaults' : JSON.stringify(run.input)}</dd>
+          {rerunOf && (
+            <>
+              <dt>Runs again</dt>
+              <dd>
+                <Link href={`/admin/runs/${rerunOf}`} className={styles.mono}>
+                  {rerunOf}
+                </Link>{' '}
+                (a failed run, with the same input)
+              </dd>
+            </>
+          )}
         </dl>
+        {run.status === 'failed' && known && (
+          <div className={styles.rerun}>
+            <RerunButton job={run.job} runId={run.id} />
+          </div>
+        )}
       </section>
 
       {run.error && (
@@ -79,12 +120,21 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
       )}
 
       <section className={styles.panel}>
+        <h2>Result</h2>
+        {run.result ? (
+          <ResultView result={run.result} />
+        ) : (
+          <div className={styles.empty}>{run.status === 'running' ? 'Still running.' : 'No result recorded.'}</div>
+        )}
+      </section>
+
+      <section className={styles.panel}>
         <h2>Errors reported by the job ({errors.length})</h2>
         {errors.length === 0 ? (
           <div className={styles.empty}>None.</div>
         ) : (
           <div className={styles.tableWrap}>
-            <table className={styles.table}>
+            <table className={`${styles.table} ${styles.cards}`}>
               <thead>
                 <tr>
                   <th>Subject</th>
@@ -94,8 +144,12 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
               <tbody>
                 {errors.map((e, i) => (
                   <tr key={i}>
-                    <td className={styles.mono}>{String(e.subject ?? '')}</td>
-                    <td className={styles.errorText}>{String(e.message ?? '')}</td>
+                    <td className={styles.mono} data-label="Subject">
+                      {String(e.subject ?? '')}
+                    </td>
+                    <td className={styles.errorText} data-label="Message">
+                      {String(e.message ?? '')}
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -104,15 +158,13 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
         )}
       </section>
 
-      <section className={styles.panel}>
-        <h2>Result</h2>
-        {run.result ? (
-          <pre className={styles.pre} data-testid="run-result-json">
-            {JSON.stringify(run.result, null, 2)}
-          </pre>
-        ) : (
-          <div className={styles.empty}>{run.status === 'running' ? 'Still running.' : 'No result recorded.'}</div>
-        )}
+      <section className={styles.panel} id="log">
+        <h2>Log ({logLines.length} lines)</h2>
+        <p className={styles.panelNote}>What the run wrote to its log, captured with the run (secrets redacted, at most 200 lines and 64 KB).</p>
+        <RunLogView
+          lines={logLines}
+          emptyText={run.trigger === 'demo' ? 'Demo history: no log lines were recorded with this run.' : 'No log lines were captured with this run.'}
+        />
       </section>
     </>
   );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { getApp, getJobDeps } from '@/lib/app';
+import { runLogLines } from '@/lib/admin/job-history';
 import { getRun } from '@/lib/admin/jobs';
 import { failureResponse } from '@/lib/cron/route';
 import { requireAdmin } from '@/lib/http/admin-auth';
@@ -10,7 +11,7 @@ export const dynamic = 'force-dynamic';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** One run with its input, result JSON and error text. */
+/** One run with its input, result JSON, error text and `log_lines` (the run's own log, as captured with it). */
 export async function GET(request: Request, { params }: { params: Promise<{ id: string }> }): Promise<Response> {
   try {
     await requireAdmin(request.headers, getApp().config);
@@ -21,7 +22,8 @@ export async function GET(request: Request, { params }: { params: Promise<{ id: 
     const deps = await getJobDeps();
     const run = await getRun(deps.db, id);
     if (!run) throw new AppError(404, 'RUN_NOT_FOUND', 'No run with this id.');
-    return jsonResponse({ success: true, run, timestamp: deps.now().toISOString() });
+    const logLines = await runLogLines(deps.db, id);
+    return jsonResponse({ success: true, run, log_lines: logLines, timestamp: deps.now().toISOString() });
   } catch (err) {
     return failureResponse(err);
   }
