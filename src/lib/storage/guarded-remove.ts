@@ -23,6 +23,8 @@ export interface GuardedRemoveOptions {
   archivePrefix: string;
   /** The rows being cleaned up right now: their own references do not count. */
   exclude?: { source: string; keys: string[] };
+  /** A retention policy's batch (cronwarden.policy_paths_in_use): its rows' references do not count. */
+  policyBatch?: { policy: string; keys: string[] };
 }
 
 /** True when `path` is the archive prefix itself or lies under it. */
@@ -32,18 +34,13 @@ export function underArchive(path: string, archivePrefix: string): boolean {
 }
 
 /**
- * Removes stored objects only when nothing else needs them: never a path under the archive
- * prefix, never one that a live row of any bound table still references
- * (cronwarden.storage_paths_in_use; the rows named in `exclude` do not count), never an invalid
- * path. Asks the database in chunks of 1000 paths (PostgREST's max-rows). Storage errors are
- * reported per path, never thrown; database errors propagate (nothing was removed then).
+ * Which of `paths` may be removed (`removable`) and which must stay (`kept`, with the reason):
+ * never a path under the archive prefix, never one that a live row of any bound table still
+ * references (cronwarden.storage_paths_in_use; the rows named in `exclude` do not count), never
+ * an invalid path. Asks the database in chunks of 1000 paths (PostgREST's max-rows). Changes
+ * nothing: what a dry run reports; database errors propagate.
  */
-export async function removeUnreferencedObjects(
-  db: Db,
-  storage: Storage,
-  paths: string[],
-  options: GuardedRemoveOptions,
-): Promise<GuardedRemoveResult> {
+export async function checkObjects(db: Db, paths: string[], options: GuardedRemoveOptions): Promise<{ removable: string[]; kept: KeptObject[] }> {
   const kept: KeptObject[] = [];
   const candidates: string[] = [];
   for (const path of [...new Set(paths)]) {
@@ -58,15 +55,34 @@ export async function removeUnreferencedObjects(
   }
   const inUse = new Map<string, string>();
   for (let i = 0; i < candidates.length; i += 1000) {
-    const rows = await db.rpc<{ storage_path: string; source: string }>('storage_paths_in_use', {
-      p_paths: candidates.slice(i, i + 1000),
-      p_exclude_source: options.exclude?.source ?? null,
-      p_exclude_keys: options.exclude?.keys ?? null,
-    });
+    const rows = options.policyBatch
+      ? await db.rpc<{ storage_path: string; source: string }>('policy_paths_in_use', {
+          p_policy: options.policyBatch.policy,
+          p_paths: candidates.slice(i, i + 1000),
+          p_keys: options.policyBatch.keys,
+        })
+      : await db.rpc<{ storage_path: string; source: string }>('storage_paths_in_use', {
+          p_paths: candidates.slice(i, i + 1000),
+          p_exclude_source: options.exclude?.source ?? null,
+          p_exclude_keys: options.exclude?.keys ?? null,
+        });
     for (const r of rows) if (!inUse.has(r.storage_path)) inUse.set(r.storage_path, r.source);
   }
-  const toRemove = candidates.filter((p) => !inUse.has(p));
   for (const [path, source] of inUse) kept.push({ path, reason: 'referenced', source });
+  return { removable: candidates.filter((p) => !inUse.has(p)), kept };
+}
+
+/**
+ * Removes stored objects only when nothing else needs them (see checkObjects). Storage errors
+ * are reported per path, never thrown; database errors propagate (nothing was removed then).
+ */
+export async function removeUnreferencedObjects(
+  db: Db,
+  storage: Storage,
+  paths: string[],
+  options: GuardedRemoveOptions,
+): Promise<GuardedRemoveResult> {
+  const { removable: toRemove, kept } = await checkObjects(db, paths, options);
   if (toRemove.length === 0) return { removed: [], failed: [], kept };
   try {
     const res = await storage.remove(toRemove);
