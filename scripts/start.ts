@@ -1,34 +1,64 @@
 /**
- * `npm start`: build if the build is missing or stale, serve the app, wait until it is healthy,
- * then run the local scheduler next to it. Embedded defaults need no configuration.
+ * `npm start`: check the environment, build if the build is missing or stale, serve the app on
+ * HOST:PORT (127.0.0.1:3000 by default), wait until it is healthy, then run the local scheduler
+ * next to it. Embedded defaults need no configuration. Exit 1 at once on an invalid variable.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/lib/config';
 import { buildIfStale, buildIsStale, nextBin } from './lib/build';
-import { ensureLocalAdminPassword, ensureLocalCronSecret, loadDotEnv } from './lib/env';
+import { ensureLocalAdminApiToken, ensureLocalAdminPassword, ensureLocalCronSecret, loadDotEnv, publishRunningApp } from './lib/env';
+
+/** Parses the environment; on a bad variable prints one line per problem and exits 1 (nothing started). */
+function checkEnvironment() {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const issue of err.issues) console.error(`Invalid environment: ${issue}`);
+    process.exit(1);
+  }
+}
 
 loadDotEnv();
-const secret = ensureLocalCronSecret();
-if (secret) {
-  console.log(`CRON_SECRET is not set: using the local secret kept in ${path.relative(process.cwd(), secret.file)}`);
+checkEnvironment(); // before anything is created or started
+const rel = (file: string) => path.relative(process.cwd(), file);
+let generated: ReturnType<typeof ensureLocalAdminPassword>[];
+try {
+  generated = [ensureLocalCronSecret(), ensureLocalAdminPassword(), ensureLocalAdminApiToken()];
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
 }
-const adminPassword = ensureLocalAdminPassword();
+const [secret, adminPassword, adminApiToken] = generated;
+if (secret) console.log(`CRON_SECRET is not set: using the local secret kept in ${rel(secret.file)}`);
 if (adminPassword) {
   console.log(
-    `ADMIN_PASSWORD is not set: sign in to /admin with the password ${adminPassword.created ? 'generated into' : 'kept in'} ${path.relative(process.cwd(), adminPassword.file)}`,
+    `ADMIN_PASSWORD is not set: sign in to /admin with the password ${adminPassword.created ? 'generated into' : 'kept in'} ${rel(adminPassword.file)}`,
   );
 }
-const port = process.env.PORT || '3000';
+if (adminApiToken) {
+  console.log(
+    `ADMIN_API_TOKEN is not set: call /api/admin/* with "Authorization: Bearer <token>", the token ${adminApiToken.created ? 'generated into' : 'kept in'} ${rel(adminApiToken.file)}`,
+  );
+}
+const config = checkEnvironment();
+const port = String(config.port);
 process.env.PORT = port;
-process.env.APP_URL ||= `http://127.0.0.1:${port}`;
+process.env.APP_URL ||= config.appUrl;
 // Lets an oversized header reach our guard (which answers a JSON 400) instead of Node's bare 431.
 process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-http-header-size=65536`.trim();
+
+// The local scheduler fires the jobs here, whatever scheduler.json declares for deployments:
+// the admin page and /api/health say so.
+const localScheduler = process.env.SCHEDULER_ENABLED !== 'false';
+if (localScheduler) process.env.CRON_SCHEDULER ||= 'local';
 
 if (buildIsStale()) console.log('Building the app (first start or changed sources)...');
 if (!buildIfStale()) process.exit(1);
 
 const children: ChildProcess[] = [];
-const server = spawn(process.execPath, [nextBin, 'start', '-p', port], { stdio: 'inherit' });
+const server = spawn(process.execPath, [nextBin, 'start', '-p', port, '-H', config.host], { stdio: 'inherit' });
 children.push(server);
 
 const shutdown = (code: number) => {
@@ -38,6 +68,21 @@ const shutdown = (code: number) => {
 server.on('exit', (code) => shutdown(code ?? 1));
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
+
+/** One line per feature that is switched off or not bound, with its reasons (from /api/health). */
+async function reportFeatures(appUrl: string): Promise<void> {
+  try {
+    const health = (await (await fetch(`${appUrl}/api/health`)).json()) as {
+      features?: Record<string, { enabled: boolean; bound: boolean; problems: string[] }>;
+    };
+    for (const [name, f] of Object.entries(health.features ?? {})) {
+      if (!f.enabled) console.log(`Feature ${name}: switched off in cronwarden.config.ts`);
+      else if (!f.bound) for (const p of f.problems) console.log(`Feature ${name} is not bound: ${p}`);
+    }
+  } catch {
+    /* the health check already said what it could */
+  }
+}
 
 async function waitHealthy(timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
@@ -54,11 +99,13 @@ async function waitHealthy(timeoutMs: number): Promise<boolean> {
 }
 
 if (await waitHealthy(120_000)) {
+  publishRunningApp(process.env.APP_URL);
   console.log(`Cronwarden is up: ${process.env.APP_URL} (admin: ${process.env.APP_URL}/admin)`);
+  await reportFeatures(process.env.APP_URL);
 } else {
   console.error('The app did not become healthy within 120 s; see the log above. Starting the scheduler anyway.');
 }
-if (process.env.SCHEDULER_ENABLED !== 'false') {
+if (localScheduler) {
   const tsxCli = path.resolve('node_modules', 'tsx', 'dist', 'cli.mjs');
   children.push(spawn(process.execPath, [tsxCli, 'scripts/scheduler.ts'], { stdio: 'inherit' }));
 }

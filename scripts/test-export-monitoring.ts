@@ -1,14 +1,15 @@
 /**
  * Checks export monitoring end to end against the configured database:
  *   npx tsx scripts/test-export-monitoring.ts
- * Creates its own exports (two random user ids), runs seven checks, prints PASSED/FAILED for
- * each, removes its rows, and exits 1 when a check failed (2 when it could not run at all).
- * On the embedded default it opens the PGlite database under DATA_DIR (.data): stop the app
- * first, or point DATABASE_URL at PostgreSQL.
+ * Creates its own exports (two random user ids), runs seven checks, removes its rows, and exits 1
+ * when a check failed (2 when it could not run at all). On a terminal it prints PASSED/FAILED for
+ * each check under a progress bar; `--json` (and any output that is not a terminal) prints one
+ * JSON line with every check. On the embedded default while `npm start` runs, it works on the
+ * app's database over its loopback socket.
  */
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../src/lib/config';
-import { openDb } from '../src/lib/db';
+import { openToolDb } from '../src/lib/db/tool-db';
 import { DataDirLockedError } from '../src/lib/db/pglite';
 import type { Db } from '../src/lib/db/types';
 import { exportFileCleanup, FILE_CLAIM_TTL_SECONDS } from '../src/lib/jobs/export-file-cleanup';
@@ -17,7 +18,11 @@ import { createLogger } from '../src/lib/logger';
 import { createExportMetricsService, type ExportMetric } from '../src/lib/monitoring/export-metrics';
 import { createStorage } from '../src/lib/storage';
 import { loadDotEnv } from './lib/env';
+import { outputMode, progressBar, terminalPaint } from './lib/terminal';
 
+const mode = outputMode(process.argv.slice(2));
+const p = terminalPaint();
+const TOTAL_CHECKS = 7;
 loadDotEnv();
 const config = loadConfig(process.env);
 // Log lines (export_metric, export_failure_alert, ...) go to stderr; results to stdout.
@@ -25,7 +30,7 @@ const log = createLogger({ level: config.logLevel, secrets: config.secrets, dest
 
 let db: Db;
 try {
-  db = await openDb(config.db);
+  db = await openToolDb(config.db);
 } catch (err) {
   if (err instanceof DataDirLockedError) {
     console.error(`Cannot run: ${err.message}`);
@@ -41,16 +46,20 @@ const userB = randomUUID();
 const metrics = createExportMetricsService({ db, log, config, now: () => now });
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
 const results: { name: string; ok: boolean; detail: string }[] = [];
+const bar = mode === 'human' ? progressBar('Export checks') : null;
 
 async function check(name: string, fn: () => Promise<string>): Promise<void> {
+  bar?.update(results.length, TOTAL_CHECKS, name);
+  let result: { name: string; ok: boolean; detail: string };
   try {
-    const detail = await fn();
-    results.push({ name, ok: true, detail });
-    console.log(`✅ PASSED: ${name}: ${detail}`);
+    result = { name, ok: true, detail: await fn() };
   } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
-    results.push({ name, ok: false, detail });
-    console.log(`❌ FAILED: ${name}: ${detail}`);
+    result = { name, ok: false, detail: err instanceof Error ? err.message : String(err) };
+  }
+  results.push(result);
+  bar?.stop();
+  if (mode === 'human') {
+    console.log(result.ok ? `${p.green('✅ PASSED')}: ${p.bold(name)}: ${result.detail}` : `${p.red('❌ FAILED')}: ${p.bold(name)}: ${result.detail}`);
   }
 }
 
@@ -187,5 +196,12 @@ try {
 }
 
 const failed = results.filter((r) => !r.ok);
-console.log(`\n${results.length - failed.length}/${results.length} checks passed`);
+if (mode === 'human') {
+  const summary = `${results.length - failed.length}/${results.length} checks passed`;
+  console.log(`\n${failed.length ? p.red(summary) : p.green(summary)}`);
+} else {
+  console.log(
+    JSON.stringify({ type: 'export_monitoring_checks', passed: results.length - failed.length, failed: failed.length, checks: results }),
+  );
+}
 process.exit(failed.length ? 1 : 0);

@@ -26,15 +26,15 @@ export type EngineName = 'pglite' | 'postgres';
 export const NOW = new Date('2026-12-01T03:00:00Z');
 export const DAY_MS = 86_400_000;
 
-/** Tables the cases fill; emptied between cases on a shared database. */
+/** Tables the cases fill; emptied between cases on a shared database (those that exist). */
 const BENCH_TABLES = [
-  'export_logs',
-  'export_metrics',
-  'export_metrics_hourly',
-  'courses',
-  'organizations',
-  'cron_job_runs',
-  'cron_job_leases',
+  'public.export_logs',
+  'cronwarden.export_metrics',
+  'cronwarden.export_metrics_hourly',
+  'public.courses',
+  'public.organizations',
+  'cronwarden.cron_job_runs',
+  'cronwarden.cron_job_leases',
 ];
 
 export interface BenchEngine {
@@ -118,7 +118,10 @@ export async function postgresEngine(adminUrl: string): Promise<BenchEngine> {
     await drop().catch(() => {});
     throw err;
   }
-  const empty = () => db.exec(`truncate ${BENCH_TABLES.join(', ')}`);
+  const empty = async () => {
+    const present = await db.query<{ name: string }>(`select t as name from unnest($1::text[]) t where to_regclass(t) is not null`, [BENCH_TABLES]);
+    if (present.length) await db.exec(`truncate ${present.map((r) => r.name).join(', ')}`);
+  };
   return {
     name: 'postgres',
     label: `PostgreSQL ${version} (${url.hostname}:${url.port || 5432}, database ${name})`,

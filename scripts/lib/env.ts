@@ -45,3 +45,56 @@ export function ensureLocalAdminPassword(dataDir = process.env.DATA_DIR || '.dat
   process.env.ADMIN_PASSWORD = password;
   return { file, created };
 }
+
+/**
+ * Self-hosted default for scripts and curl: when ADMIN_API_TOKEN is unset, generate one and keep
+ * it in DATA_DIR/admin-api-token (mode 0600), so the README's /api/admin/* and DELETE /api/users
+ * examples work after `npm start`. Callers print the file's path, never its content.
+ */
+export function ensureLocalAdminApiToken(dataDir = process.env.DATA_DIR || '.data'): { file: string; created: boolean } | null {
+  if (process.env.ADMIN_API_TOKEN) return null;
+  const file = path.resolve(dataDir, 'admin-api-token');
+  let created = false;
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
+    created = true;
+  }
+  const token = fs.readFileSync(file, 'utf8').trim();
+  if (token.length < 16) {
+    throw new Error(`${file} holds a token shorter than 16 characters; delete the file to get a new one, or set ADMIN_API_TOKEN.`);
+  }
+  process.env.ADMIN_API_TOKEN = token;
+  return { file, created };
+}
+
+/** Where `npm start` says the app it runs listens: DATA_DIR/app.json ({ url, pid }). */
+export function runningAppFile(dataDir = process.env.DATA_DIR || '.data'): string {
+  return path.resolve(dataDir, 'app.json');
+}
+
+/** Records the app's URL for the tools (monitors find it without PORT/APP_URL); removed at exit. */
+export function publishRunningApp(url: string, dataDir = process.env.DATA_DIR || '.data'): void {
+  const file = runningAppFile(dataDir);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify({ url, pid: process.pid })}\n`);
+  process.once('exit', () => {
+    try {
+      if (JSON.parse(fs.readFileSync(file, 'utf8')).pid === process.pid) fs.unlinkSync(file);
+    } catch {
+      /* already gone */
+    }
+  });
+}
+
+/** The URL of the app `npm start` runs on this data dir, when that process is alive. */
+export function runningAppUrl(dataDir = process.env.DATA_DIR || '.data'): string | undefined {
+  try {
+    const { url, pid } = JSON.parse(fs.readFileSync(runningAppFile(dataDir), 'utf8')) as { url?: unknown; pid?: unknown };
+    if (typeof url !== 'string' || typeof pid !== 'number' || !/^https?:\/\//.test(url)) return undefined;
+    process.kill(pid, 0);
+    return url.replace(/\/+$/, '');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
-import { openDb } from '../../src/lib/db';
+import { openToolDb } from '../../src/lib/db/tool-db';
 import { DataDirLockedError } from '../../src/lib/db/pglite';
 import type { Db } from '../../src/lib/db/types';
 import type { MonitorConfig } from './config';
@@ -26,12 +25,12 @@ export function writeJsonAtomic(file: string, data: unknown): void {
 }
 
 /**
- * The configured database, migrated (not seeded). On the embedded default the running app may
- * hold the data dir: say how to read through the app instead.
+ * The configured database, migrated (not seeded). On the embedded default while the app runs,
+ * the app's own database over its loopback socket; if nothing serves it, say what to do.
  */
 export async function openMonitorDb(cfg: MonitorConfig): Promise<Db> {
   try {
-    return await openDb(cfg.app.db);
+    return await openToolDb(cfg.app.db);
   } catch (err) {
     if (err instanceof DataDirLockedError) {
       throw new Error(
@@ -42,39 +41,7 @@ export async function openMonitorDb(cfg: MonitorConfig): Promise<Db> {
   }
 }
 
-export interface Progress {
-  update(done: number, total: number, step?: string): void;
-  stop(): void;
-}
-
-/** A progress bar on stderr, only when stderr is a terminal (never in logs or pipes). */
-export function progressBar(label: string): Progress {
-  if (!process.stderr.isTTY) return { update() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} {step}`,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(done, total, step = '') {
-      if (!started) {
-        bar.start(Math.max(total, 1), done, { step });
-        started = true;
-      } else {
-        bar.setTotal(Math.max(total, 1));
-        bar.update(done, { step });
-      }
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
-}
+export { progressBar, type Progress } from '../lib/terminal';
 
 /** Runs a script's main and turns a thrown error into a message and exit code 2. */
 export function runMain(main: () => Promise<number | void>): void {

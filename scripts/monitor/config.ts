@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { loadConfig, type Config } from '../../src/lib/config';
 import type { ImmediateThresholds } from '../../src/lib/monitoring/user-deletion-monitor';
 import type { ReportThresholds } from '../../src/lib/monitoring/user-deletion-reports';
-import { loadDotEnv } from '../lib/env';
+import { loadDotEnv, runningAppUrl } from '../lib/env';
 
 /**
  * The user deletion monitors' settings: the seed's environment variables, parsed once here (the
@@ -81,7 +81,7 @@ const schema = z.object({
 
 export interface MonitorConfig {
   app: Config;
-  /** PROD_APP_URL or APP_URL when one was given explicitly (else the app's local default). */
+  /** PROD_APP_URL or APP_URL when one was given explicitly (else the app `npm start` runs, else the local default). */
   explicitAppUrl?: string;
   appUrl: string;
   /** Read figures over HTTP from the running app (APP_URL + ADMIN_API_TOKEN), else from the database. */
@@ -118,7 +118,8 @@ export function loadMonitorConfig(env: Record<string, string | undefined> = proc
   return {
     app,
     explicitAppUrl,
-    appUrl: explicitAppUrl ?? app.appUrl.replace(/\/+$/, ''),
+    // The app `npm start` runs on this data dir says where it listens (PORT/HOST of that shell).
+    appUrl: explicitAppUrl ?? runningAppUrl(app.dataDir) ?? app.appUrl.replace(/\/+$/, ''),
     useHttp: Boolean(explicitAppUrl && app.admin.apiToken),
     monitoringDurationSeconds: e.MONITORING_DURATION,
     checkIntervalSeconds: e.CHECK_INTERVAL,

@@ -5,8 +5,9 @@
  * ADMIN_API_TOKEN are set, else from the database), the app's /api/health and the host's
  * memory/CPU/disk; raises alerts at the seed's thresholds; keeps
  * REPORTS_DIR/user-deletion/immediate-metrics-<start>.json current and appends alert lines to
- * immediate-alerts-<start>.log. On a terminal it draws a live dashboard; otherwise it prints one
- * JSON line per check and alert. Ctrl+C (SIGINT) or SIGTERM ends it cleanly with the report written.
+ * immediate-alerts-<start>.log. On a terminal it draws a live dashboard and ends with a readable
+ * summary; with `--json` (and whenever stdout is not a terminal) it prints one JSON line per check
+ * and alert, and a last one when it ends. Ctrl+C (SIGINT) or SIGTERM ends it cleanly with the report written.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,7 @@ import {
 } from '../../src/lib/monitoring/user-deletion-monitor';
 import { loadMonitorConfig, type MonitorConfig } from './config';
 import { fileStamp, openMonitorDb, reportDir, runMain, writeJsonAtomic } from './common';
+import { keyValues, outputMode, paint } from '../lib/terminal';
 
 const HISTORY_LIMIT = 2880;
 const HTTP_TIMEOUT_MS = 10_000;
@@ -86,7 +88,7 @@ runMain(async () => {
   const stamp = fileStamp(startedAt);
   const metricsFile = path.join(dir, `immediate-metrics-${stamp}.json`);
   const alertsFile = path.join(dir, `immediate-alerts-${stamp}.log`);
-  const tty = Boolean(process.stdout.isTTY);
+  const tty = outputMode(process.argv.slice(2)) === 'human';
   const color = tty && cfg.color;
   const source = cfg.useHttp ? httpSource(cfg) : await dbSource(cfg);
 
@@ -97,7 +99,9 @@ runMain(async () => {
   let checks = 0;
   let prevCpu: CpuSnapshot | null = null;
   let nextCheckAt = Date.now();
-  const endAt = startedAt.getTime() + cfg.monitoringDurationSeconds * 1000;
+  // The period counts from when the source can answer: opening the embedded database can take
+  // longer than a short MONITORING_DURATION on a busy machine, and a run must check at least once.
+  const endAt = Date.now() + cfg.monitoringDurationSeconds * 1000;
   let status: 'running' | 'completed' | 'interrupted' = 'running';
 
   const writeReport = () =>
@@ -195,9 +199,26 @@ runMain(async () => {
         draw();
         process.stdout.write(`${ansi.showCursor}\n`);
       }
-      process.stdout.write(
-        `${JSON.stringify({ type: 'user_deletion_monitor_finished', status: why, checks, alerts: alerts.filter((a) => a.type === 'alert').length, report_file: metricsFile })}\n`,
-      );
+      const raised = alerts.filter((a) => a.type === 'alert').length;
+      if (tty) {
+        const p = paint(color);
+        const active = tracker.current();
+        process.stdout.write(
+          `${p.bold(`Monitoring ${why}`)} after ${checks} check(s)\n${keyValues(
+            [
+              ['alerts raised', raised === 0 ? p.green('0') : p.red(String(raised))],
+              ['still active', active.length === 0 ? p.green('none') : p.red(active.map((a) => `${a.key} (${a.level})`).join(', '))],
+              ['report', metricsFile],
+              ['alert log', alertsFile],
+            ],
+            p,
+          )}\n`,
+        );
+      } else {
+        process.stdout.write(
+          `${JSON.stringify({ type: 'user_deletion_monitor_finished', status: why, checks, alerts: raised, report_file: metricsFile })}\n`,
+        );
+      }
       await Promise.race([source.close().catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
       process.exit(0);
     })();
@@ -210,7 +231,8 @@ runMain(async () => {
   if (tty) process.stdout.write(ansi.hideCursor + ansi.clearScreen);
   writeReport();
   draw();
-  while (Date.now() < endAt && !finishing) {
+  // At least one check, however long opening the source took (PGlite needs seconds on a busy machine).
+  while ((Date.now() < endAt || checks === 0) && !finishing) {
     if (Date.now() >= nextCheckAt) {
       await check();
       nextCheckAt += cfg.checkIntervalSeconds * 1000;

@@ -3,7 +3,8 @@
  * data integrity every AUDIT_INTERVAL and writing the long-term report every REPORT_INTERVAL.
  * `npm run monitor:long-term -- --report-only`: one report now, then exit.
  * Files: REPORTS_DIR/user-deletion/long-term-report-<time>.json, data-integrity-<time>.json and
- * long-term-monitoring.log (JSON lines).
+ * long-term-monitoring.log (JSON lines). On a terminal the report and each event read as text;
+ * `--json` (and any output that is not a terminal) prints the JSON lines.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,19 +15,28 @@ import { validateUserIntegrity } from '../../src/lib/monitoring/user-integrity';
 import { buildLongTermReport } from '../../src/lib/monitoring/user-deletion-reports';
 import { loadMonitorConfig, type MonitorConfig } from './config';
 import { fileStamp, openMonitorDb, progressBar, reportDir, runMain, writeJsonAtomic } from './common';
+import { outputMode, terminalPaint } from '../lib/terminal';
+import { renderLongTerm } from './render';
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
-const unknown = args.filter((a) => a !== '--report-only');
+const unknown = args.filter((a) => a !== '--report-only' && a !== '--json');
 if (unknown.length) {
-  process.stderr.write(`Unknown argument(s): ${unknown.join(' ')}\nUsage: npm run monitor:long-term [-- --report-only]\n`);
+  process.stderr.write(`Unknown argument(s): ${unknown.join(' ')}\nUsage: npm run monitor:long-term [-- --report-only] [--json]\n`);
   process.exit(2);
 }
 const reportOnly = args.includes('--report-only');
+const mode = outputMode(args);
+const p = terminalPaint();
 
 function logLine(dir: string, entry: Record<string, unknown>): void {
   const line = JSON.stringify({ timestamp: new Date().toISOString(), ...entry });
   fs.appendFileSync(path.join(dir, 'long-term-monitoring.log'), `${line}\n`);
-  process.stdout.write(`${line}\n`);
+  if (mode === 'json') process.stdout.write(`${line}\n`);
+  else if (entry.type !== 'user_deletion_long_term_report' || !reportOnly) {
+    const { type, ...rest } = entry;
+    const text = typeof rest.message === 'string' ? rest.message : Object.entries(rest).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${String(v)}`).join(' · ');
+    process.stdout.write(`${p.dim(new Date().toISOString().slice(0, 19).replace('T', ' '))} ${type === 'alert' ? p.red(String(type)) : p.bold(String(type).replace(/^user_deletion_|^user_/, '').replace(/_/g, ' '))}  ${text}\n`);
+  }
 }
 
 async function integrity(cfg: MonitorConfig, db: Db, storage: Storage, now: Date, dir: string) {
@@ -36,7 +46,7 @@ async function integrity(cfg: MonitorConfig, db: Db, storage: Storage, now: Date
   return { report, file };
 }
 
-async function writeReport(cfg: MonitorConfig, db: Db, storage: Storage, dir: string): Promise<string> {
+async function writeReport(cfg: MonitorConfig, db: Db, storage: Storage, dir: string, print = false): Promise<string> {
   const now = new Date();
   const bar = progressBar('Long-term report');
   try {
@@ -53,6 +63,8 @@ async function writeReport(cfg: MonitorConfig, db: Db, storage: Storage, dir: st
     });
     const file = path.join(dir, `long-term-report-${fileStamp(now)}.json`);
     writeJsonAtomic(file, report);
+    bar.stop();
+    if (print) process.stdout.write(`${renderLongTerm(report, file, p)}\n`);
     return file;
   } finally {
     bar.stop();
@@ -66,7 +78,7 @@ runMain(async () => {
   const storage = createStorage(cfg.app.storage);
   try {
     if (reportOnly) {
-      const file = await writeReport(cfg, db, storage, dir);
+      const file = await writeReport(cfg, db, storage, dir, mode === 'human');
       logLine(dir, { type: 'user_deletion_long_term_report', report_file: file });
       return 0;
     }

@@ -4,6 +4,9 @@ import { getCronwardenConfig } from './bindings/load';
 import type { CronwardenConfig } from './bindings/spec';
 import { getConfig, type Config } from './config';
 import { openDb } from './db';
+import { PgliteDb } from './db/pglite';
+import { servePglite } from './db/pglite-socket-server';
+import { createAvailability, databaseEndpoint, watchAvailability, type DatabaseAvailability } from './db/availability';
 import type { Db } from './db/types';
 import { createLogger, type Logger } from './logger';
 import { createStorage } from './storage';
@@ -23,6 +26,9 @@ interface App {
   cronwarden: CronwardenConfig;
   log: Logger;
   storage: Storage;
+  /** Whether the database answers; the outage and the recovery are logged once each. */
+  database: DatabaseAvailability;
+  /** The database; rejects with DatabaseUnavailableError (503) while it cannot be reached. */
   db(): Promise<Db>;
   /** Each feature: switched on or off, bound or not and why (checked at open, see bindFeatures). */
   features(): Promise<FeatureStates>;
@@ -42,6 +48,7 @@ export function getApp(): App {
   const cronwarden = getCronwardenConfig();
   const log = createLogger({ level: config.logLevel, secrets: config.secrets });
   const storage = createStorage(config.storage);
+  const database = createAvailability(databaseEndpoint(config.db), log);
   let dbPromise: Promise<Db> | undefined;
   let states: FeatureStates | undefined;
   let rules: RuleStates | undefined;
@@ -77,14 +84,19 @@ export function getApp(): App {
     cronwarden,
     log,
     storage,
+    database,
     db() {
       dbPromise ??= (async () => {
         const db = await openDb(config.db, { demo: config.demoApp });
-        await check(db);
-        return db;
+        database.succeeded();
+        // The embedded database is served to local tools (monitors, run-job) while the app holds it.
+        if (db instanceof PgliteDb && config.db.driver === 'pglite') await serveToTools(db, config.db.dataDir, log);
+        const watched = watchAvailability(db, database);
+        await check(watched);
+        return watched;
       })().catch((err) => {
         dbPromise = undefined; // let the next request try again
-        throw err;
+        throw database.failed(err);
       });
       return dbPromise;
     },
@@ -101,6 +113,19 @@ export function getApp(): App {
   };
   holder.__cronwardenApp = app;
   return app;
+}
+
+/**
+ * The embedded database allows one process: serve it on loopback so the monitors, run-job and
+ * the test scripts work while the app runs. A failure here leaves the app itself working.
+ */
+async function serveToTools(db: PgliteDb, dataDir: string, log: Logger): Promise<void> {
+  try {
+    const served = await servePglite(db.pg, dataDir, { onWarning: (message) => log.warn({ type: 'pglite_socket_warning' }, message) });
+    log.info({ type: 'pglite_socket_listening', host: served.info.host, port: served.info.port, file: served.file }, 'Embedded database served to local tools');
+  } catch (err) {
+    log.warn({ type: 'pglite_socket_failed', err: err instanceof Error ? err.message : String(err) }, 'Could not serve the embedded database to local tools');
+  }
 }
 
 export async function getJobDeps(): Promise<JobDeps> {

@@ -4,6 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindFeatures } from '../../src/lib/bindings/apply';
+import { demoBindings } from '../../src/lib/bindings/spec';
 import { migrate } from '../../src/lib/db/migrator';
 import { PgliteDb } from '../../src/lib/db/pglite';
 
@@ -22,12 +24,13 @@ async function closedPort(): Promise<number> {
   });
 }
 
-/** A migrated embedded database in DATA_DIR with deletion attempts from the last minutes. */
+/** A migrated embedded database in DATA_DIR (the demo app's tables, bound) with deletion attempts from the last minutes. */
 async function prepareDataDir(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-monitor-'));
   const db = await PgliteDb.open(path.join(dir, 'pglite'));
   try {
-    await migrate(db);
+    await migrate(db, { demo: 'tables' });
+    await bindFeatures(db, demoBindings());
     const at = new Date(Date.now() - 10 * 60_000);
     for (const [status, errorType, duration] of [
       ['success', null, 100],
@@ -36,7 +39,7 @@ async function prepareDataDir(): Promise<string> {
       ['failure', 'timeout', 6000],
     ] as const) {
       await db.query(
-        `insert into audit_logs (action, actor, target_type, target_id, status, error_type, duration_ms, details, created_at)
+        `insert into cronwarden.audit_logs (action, actor, target_type, target_id, status, error_type, duration_ms, details, created_at)
          values ('USER_DELETION', 'e2e', 'user', gen_random_uuid()::text, $1, $2, $3, '{"user_type":"member","deleted":{}}', $4)`,
         [status, errorType, duration, at],
       );
@@ -118,7 +121,10 @@ describe('user deletion monitors (scripts)', () => {
     expect(out).toContain('\x1b[?25h');
     expect(out).toContain('IMMEDIATE POST-DEPLOYMENT MONITORING - USER DELETION ENDPOINT');
     expect(out).toContain('\x1b[31;1mCRITICAL'); // colour-coded status
-    expect(out).toContain('"status":"interrupted"');
+    // The last word on a terminal is a readable summary, not a JSON line.
+    expect(out).toMatch(/Monitoring interrupted\x1b\[0m after \d+ check\(s\)/);
+    expect(out).toMatch(/still active.*error_rate \(critical\)/);
+    expect(out).not.toContain('"type":"user_deletion_monitor_finished"');
 
     const [metricsFile] = reportFiles(dataDir, 'immediate-metrics-');
     const report = JSON.parse(fs.readFileSync(metricsFile, 'utf8'));
@@ -145,6 +151,59 @@ describe('user deletion monitors (scripts)', () => {
     ]);
     expect(alerts.find((a) => a.key === 'error_rate')).toMatchObject({ value: 25, threshold: 1, metric: 'error_rate_percent' });
   }, 90_000);
+
+  /**
+   * Runs a monitor in a pseudo-terminal (script(1)): `out` is everything it showed, colours
+   * included; `text` the same without terminal escapes, as a person reads it.
+   */
+  function inTerminal(args: string, env: NodeJS.ProcessEnv): { status: number | null; out: string; text: string } {
+    const r = spawnSync('script', ['-qfec', `exec ${process.execPath} ${TSX.join(' ')} ${args}`, '/dev/null'], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    // eslint-disable-next-line no-control-regex
+    return { status: r.status, out: r.stdout, text: r.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '') };
+  }
+
+  it.skipIf(!hasScript)('on a terminal data-integrity and usage-patterns print a readable summary with the recommendations; --json the machine form', () => {
+    const integrity = inTerminal('scripts/monitor/data-integrity.ts', baseEnv(dataDir, port));
+    expect(integrity.status).toBe(1);
+    expect(integrity.out).toContain('User data integrity');
+    expect(integrity.out).toContain('\x1b[1m\x1b[31mFAILED · CRITICAL'); // severity in bold red
+    expect(integrity.out).toContain('\x1b[31m2\x1b[0m'); // a non-zero finding in red
+    expect(integrity.text).toMatch(/deletions without success audit\s+2\r?\n/);
+    expect(integrity.out).toMatch(/Report: .*data-integrity-.*\.json/);
+    expect(integrity.out).not.toContain('"type":"user_data_integrity"');
+
+    const usage = inTerminal('scripts/monitor/usage-patterns.ts', { ...baseEnv(dataDir, port), ANALYSIS_PERIOD: '86400' });
+    expect(usage.status).toBe(0);
+    expect(usage.out).toContain('User deletion usage patterns');
+    expect(usage.text).toMatch(/success rate\s+75 %/);
+    expect(usage.text).toMatch(/Recommendations \(\d+\)/);
+    expect(usage.text).toMatch(/failures: error_rate_percent = 25 \(threshold 1\)/);
+
+    const plain = inTerminal('scripts/monitor/usage-patterns.ts', { ...baseEnv(dataDir, port), ANALYSIS_PERIOD: '86400', NO_COLOR: '1' });
+    expect(plain.out).toContain('Recommendations');
+    expect(plain.out).not.toMatch(/\x1b\[\d+m/);
+
+    const json = inTerminal('scripts/monitor/usage-patterns.ts --json', { ...baseEnv(dataDir, port), ANALYSIS_PERIOD: '86400' });
+    expect(json.status).toBe(0);
+    // stdout is the JSON line (the progress bar, on stderr, shares the terminal in this test).
+    const line = json.text.split(/\r?\n/).find((l) => l.includes('{"type":"user_deletion_usage_patterns"')) ?? '';
+    expect(JSON.parse(line.slice(line.indexOf('{')))).toMatchObject({ total_deletions: 4, success_rate_percent: 75 });
+    expect(json.text).not.toContain('Recommendations');
+  }, 120_000);
+
+  it.skipIf(!hasScript)('on a terminal long-term --report-only prints the period comparison, integrity and recommendations', () => {
+    const lt = inTerminal('scripts/monitor/long-term.ts --report-only', baseEnv(dataDir, port));
+    expect(lt.status).toBe(0);
+    expect(lt.out).toContain('User deletion long-term report');
+    expect(lt.text).toMatch(/deletions\s+4\s+0/);
+    expect(lt.text).toMatch(/data integrity\s+FAILED · CRITICAL · 2 issue\(s\)/);
+    expect(lt.text).toMatch(/Recommendations \(\d+\)/);
+    expect(lt.out).not.toContain('"type":"user_deletion_long_term_report"');
+  }, 120_000);
 
   it('without a terminal it prints JSON lines and ends by itself after MONITORING_DURATION', async () => {
     const r = spawnSync(process.execPath, [...TSX, 'scripts/monitor/immediate.ts'], {

@@ -149,3 +149,49 @@ describeEngines('job runner', (engine) => {
     expect(run.status).toBe('partial');
   });
 });
+
+describeEngines('job runner: recorded history', (engine) => {
+  it('a run killed and found 31 days later is recorded failed, and the new run starts (durations are bigint)', async () => {
+    const db = await engine.fresh();
+    const start = new Date('2026-10-01T03:00:00Z');
+    const dead = 'dddddddd-0000-4000-8000-000000000001';
+    await db.query(
+      `insert into cronwarden.cron_job_runs (id, job, status, started_at) values ($1, 'monthly-job', 'running', $2)`,
+      [dead, start],
+    );
+    await db.query(
+      `insert into cronwarden.cron_job_leases (job, run_id, acquired_at, expires_at) values ('monthly-job', $1, $2, $3)`,
+      [dead, start, new Date(start.getTime() + 360_000)],
+    );
+    const later = new Date(start.getTime() + 31 * 86_400_000);
+    const { deps } = testDeps(db, { now: () => later });
+    const out = await runJob(job('monthly-job', async () => ({ errors: [], rows_affected: 0 })), { input: {}, dryRun: false }, deps);
+    expect(out.kind).toBe('finished');
+    const [old] = await db.query<{ status: string; duration_ms: number }>(`select status, duration_ms from cronwarden.cron_job_runs where id = $1`, [dead]);
+    expect(old).toEqual({ status: 'failed', duration_ms: 31 * 86_400_000 });
+    // the overrun sweep copes with the same age
+    await db.query(`insert into cronwarden.cron_job_runs (id, job, status, started_at) values ('dddddddd-0000-4000-8000-000000000002', 'other-job', 'running', $1)`, [start]);
+    const swept = await db.rpc<{ run_id: string }>('cron_fail_overrun_runs', { p_now: later });
+    expect(swept.map((r) => r.run_id)).toEqual(['dddddddd-0000-4000-8000-000000000002']);
+  });
+
+  it('a run whose clock was read before the previous run ended is recorded as starting after it: no two recorded runs overlap', async () => {
+    const db = await engine.fresh();
+    const t0 = new Date('2026-11-30T10:00:00.000Z');
+    let clock = t0.getTime();
+    const { deps } = testDeps(db, { now: () => new Date(clock) });
+    // First run: recorded from t0 to t0 + 40 ms.
+    clock = t0.getTime();
+    await runJob(job('tight-job', async () => ({ errors: [], rows_affected: 0 })), { input: {}, dryRun: false }, deps);
+    await db.query(`update cronwarden.cron_job_runs set finished_at = $1 where job = 'tight-job'`, [new Date(t0.getTime() + 40)]);
+    // Second run: its clock says t0 + 10 ms (read while it waited for a connection), after the lease was free.
+    clock = t0.getTime() + 10;
+    await runJob(job('tight-job', async () => ({ errors: [], rows_affected: 0 })), { input: {}, dryRun: false }, deps);
+    const runs = await db.query<{ started_at: Date; finished_at: Date }>(
+      `select started_at, finished_at from cronwarden.cron_job_runs where job = 'tight-job' order by started_at`,
+    );
+    expect(runs).toHaveLength(2);
+    expect(runs[1].started_at.getTime()).toBeGreaterThanOrEqual(runs[0].finished_at.getTime());
+    expect(runs[1].finished_at.getTime()).toBeGreaterThanOrEqual(runs[1].started_at.getTime());
+  });
+});

@@ -66,6 +66,22 @@ describe('admin session tokens', () => {
     expect(status(new Headers({ cookie: `${SESSION_COOKIE}=x` }))).toBe(401);
     expect(status(new Headers({ cookie: `${SESSION_COOKIE}=${createSessionToken(config)}` }))).toBe(200);
   });
+
+  it('requireAdmin: a 401 says when the server has no ADMIN_API_TOKEN to accept a bearer with', () => {
+    const message = (c: typeof config, h: Headers) => {
+      try {
+        requireAdmin(h, c);
+        return 'passed';
+      } catch (err) {
+        return err instanceof AppError ? `${err.status} ${err.message}` : 'other';
+      }
+    };
+    const bearer = new Headers({ authorization: 'Bearer some-token-0123456789abcdef' });
+    expect(message(config, bearer)).toMatch(/^401 .*no ADMIN_API_TOKEN configured.*\.data\/admin-api-token/);
+    const withToken = testConfig({ ADMIN_PASSWORD: 'correct horse battery', ADMIN_API_TOKEN: 'the-api-token-0123456789' });
+    expect(message(withToken, bearer)).toBe('401 Sign in at /admin, or send "Authorization: Bearer <ADMIN_API_TOKEN>".');
+    expect(message(withToken, new Headers({ authorization: 'Bearer the-api-token-0123456789' }))).toBe('passed');
+  });
 });
 
 describe('safeAdminPath', () => {

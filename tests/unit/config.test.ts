@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/lib/config';
 
@@ -30,6 +31,32 @@ describe('configuration', () => {
       expect((err as Error).message).toContain(variable);
     }
   });
+  it.each([
+    ['CRON_SECRET', 16],
+    ['MAINTENANCE_CRON_SECRET', 1],
+    ['ADMIN_PASSWORD', 8],
+    ['ADMIN_API_TOKEN', 16],
+    ['SESSION_SECRET', 32],
+    ['METRICS_TOKEN', 16],
+    ['SUPABASE_SERVICE_ROLE_KEY', 1],
+    ['S3_ACCESS_KEY_ID', 1],
+    ['S3_SECRET_ACCESS_KEY', 1],
+  ])('refuses %s with leading or trailing whitespace at start, naming it', (variable, min) => {
+    const value = 's'.repeat(Math.max(min, 40));
+    const extra: Record<string, string> = variable === 'SUPABASE_SERVICE_ROLE_KEY' ? { SUPABASE_URL: 'https://x.supabase.co' } : {};
+    expect(() => loadConfig({ ...extra, [variable]: value })).not.toThrow();
+    for (const bad of [`${value} `, ` ${value}`, `${value}\n`, `\t${value}`, '   ']) {
+      let message = '';
+      try {
+        loadConfig({ ...extra, [variable]: bad });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        message = (err as Error).message;
+      }
+      expect(message, JSON.stringify(bad)).toContain(`${variable}: has leading or trailing whitespace`);
+      expect(message).not.toContain(value);
+    }
+  });
   it('collects configured secrets for scrubbing, including the database password', () => {
     const c = loadConfig({ CRON_SECRET: 'c'.repeat(20), DATABASE_URL: 'postgres://u:s3cretpw@h/db' });
     expect(c.secrets).toContain('c'.repeat(20));
@@ -45,5 +72,16 @@ describe('demo data', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h/db', DEMO_APP: 'tables' }).demoApp).toBe('tables');
     expect(() => loadConfig({ DEMO_APP: 'yes' })).toThrow(/DEMO_APP: must be off, tables or data/);
     expect(loadConfig({ SEED_DEMO_DATA: 'false' }).demoApp).toBe('off');
+  });
+  it('HOST: loopback by default; the app URL calls loopback when bound to every interface; bad values named', () => {
+    expect(loadConfig({})).toMatchObject({ host: '127.0.0.1', port: 3000, appUrl: 'http://127.0.0.1:3000' });
+    expect(loadConfig({ HOST: '0.0.0.0', PORT: '4100' })).toMatchObject({ host: '0.0.0.0', appUrl: 'http://127.0.0.1:4100' });
+    expect(loadConfig({ HOST: '::1', PORT: '4100' }).appUrl).toBe('http://[::1]:4100');
+    expect(loadConfig({ HOST: 'localhost', APP_URL: 'https://ops.example.com' }).appUrl).toBe('https://ops.example.com');
+    expect(() => loadConfig({ HOST: 'a b' })).toThrow(/HOST: must be a host name or IP address/);
+  });
+  it('a blank DATA_DIR means the default .data, as the scripts read it, not the project folder', () => {
+    expect(loadConfig({ DATA_DIR: '' }).dataDir).toBe(path.resolve('.data'));
+    expect(loadConfig({ DATA_DIR: '' }).db).toEqual({ driver: 'pglite', dataDir: path.resolve('.data', 'pglite') });
   });
 });

@@ -5,9 +5,13 @@ import { rpcStatement, type Row, type SqlDb, type SqlTx } from './types';
 
 export class DataDirLockedError extends Error {
   readonly code = 'DATA_DIR_LOCKED';
-  constructor(dir: string, pid: number) {
+  constructor(
+    dir: string,
+    /** The process holding the data dir. */
+    readonly holderPid: number,
+  ) {
     super(
-      `The embedded database at ${dir} is ${pid === process.pid ? 'already open in this process' : `open in another process (pid ${pid})`}. ` +
+      `The embedded database at ${dir} is ${holderPid === process.pid ? 'already open in this process' : `open in another process (pid ${holderPid})`}. ` +
         'PGlite allows one process per data directory. Stop that process (for example the app started ' +
         'by `npm start`) or call the running app over HTTP (curl /api/cron/...), or point this command ' +
         'at a PostgreSQL server with DATABASE_URL.',
