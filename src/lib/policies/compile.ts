@@ -15,7 +15,7 @@ import { quoteIdent as qi, quoteLiteral as ql, quoteTable as qt } from '../bindi
 
 /**
  * The team's own rules checked against the catalog and turned into SQL: one view per policy in
- * schema cronwarden (see supabase/migrations/20261201000900_policies.sql for its columns and
+ * schema cronwarden (see supabase/migrations/20261201001100_policies.sql for its columns and
  * the functions that read it), its registry row, and the storage references that keep objects
  * alive (a policy's storage path column, an orphan sweep's extra references). Pure: the catalog
  * is read before, the SQL applied after (src/lib/policies/apply.ts).
