@@ -51,8 +51,14 @@ export interface RuleCompilation {
   hash: string;
 }
 
-export const POLICY_JOB_PREFIX = 'policy:';
-export const ORPHAN_SWEEP_JOB_PREFIX = 'orphan-sweep:';
+/**
+ * A policy's job is `policies/<name>`: served at /api/cron/policies/<name> and scheduled in the
+ * schedule table like the built-in jobs (whose path is /api/cron/<job>).
+ */
+export const POLICY_JOB_PREFIX = 'policies/';
+export const ORPHAN_SWEEP_JOB_PREFIX = 'orphan-sweeps/';
+/** How an orphan sweep's extra references are named in bound_storage_references.source. */
+const ORPHAN_SWEEP_REFERENCE_PREFIX = 'orphan-sweep:';
 
 export const policyJobName = (name: string) => `${POLICY_JOB_PREFIX}${name}`;
 export const orphanSweepJobName = (name: string) => `${ORPHAN_SWEEP_JOB_PREFIX}${name}`;
@@ -110,6 +116,10 @@ export function compilePolicy(p: PolicySpec, index: number, catalog: Catalog): R
     k.say(`${p.table} is one of Cronwarden's own tables; policies work on your tables`, 'table');
     return refused('policy', p.name, index, k.problems, { policy: p }, [p.table]);
   }
+  // Declared in the configuration's shape, not run by this version: refused rather than ignored,
+  // so no row is deleted without its archive or its stored object.
+  if (p.archive) k.say('archive is not supported by this version of Cronwarden; remove it', 'archive');
+  if (p.storagePathColumn) k.say('storagePathColumn is not supported by this version of Cronwarden; remove it', 'storagePathColumn');
   const t = k.table('table', p.table);
   const key = k.column(t, 'keyColumn', p.keyColumn, 'key');
   const time = k.column(t, 'timeColumn', p.timeColumn, 'time');
@@ -193,6 +203,8 @@ export function compilePolicy(p: PolicySpec, index: number, catalog: Catalog): R
 
 export function compileOrphanSweep(s: OrphanSweepSpec, index: number, catalog: Catalog, archivePrefix: string): RuleCompilation {
   const k = new Checker(ruleSubject('orphanSweep', s.name), ruleSetting('orphanSweep', index), catalog);
+  // The sweep's job is not in this version: refused with a reason rather than listed and never run.
+  k.say('orphan sweeps are not supported by this version of Cronwarden; remove it', 'name');
   if (underPrefix(s.prefix.replace(/\/+$/, ''), archivePrefix)) {
     k.say(`'${s.prefix}' is under the archive prefix '${archivePrefix}' (EXPORT_ARCHIVE_PREFIX); archived objects are never swept`, 'prefix');
   }
@@ -201,7 +213,7 @@ export function compileOrphanSweep(s: OrphanSweepSpec, index: number, catalog: C
     const t = k.table(`references.${i}.table`, r.table, false);
     const c = k.column(t, `references.${i}.column`, r.column, 'text');
     if (t && c) {
-      storageReferences.push({ source: `${ORPHAN_SWEEP_JOB_PREFIX}${s.name}:${r.table}.${r.column}`, relation: r.table, pathColumn: c.name, keyColumn: null, liveCondition: null });
+      storageReferences.push({ source: `${ORPHAN_SWEEP_REFERENCE_PREFIX}${s.name}:${r.table}.${r.column}`, relation: r.table, pathColumn: c.name, keyColumn: null, liveCondition: null });
     }
   });
   if (k.problems.length > 0) return refused('orphanSweep', s.name, index, k.problems, { sweep: s }, [...k.tables]);

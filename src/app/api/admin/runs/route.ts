@@ -6,7 +6,7 @@ import { q } from '@/lib/http/query';
 export const dynamic = 'force-dynamic';
 
 const query = z.strictObject({
-  job: z.string().regex(/^[a-z0-9-]{1,64}$/, { message: 'must be a job name' }).optional(),
+  job: z.string().regex(/^(?:policies\/)?[a-z0-9-]{1,64}$/, { message: 'must be a job name' }).optional(),
   limit: q.int(1, 500).optional(),
 });
 
