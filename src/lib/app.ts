@@ -70,7 +70,9 @@ export function getApp(): App {
     // The team's own rules, beside the bindings: one that does not fit is refused on its own.
     const ruled = await bindRules(db, cronwarden, config.exports.archivePrefix);
     rules = ruled.rules;
-    const ruleReasons = [...new Set([...ruled.compiled.flatMap((c) => c.problems), ...Object.values(rules).flatMap((r) => r.problems)])];
+    // Those refused by their shape were said at start (announceStartup, policy_refused).
+    const byShape = new Set(cronwarden.refusals.flatMap((r) => r.problems));
+    const ruleReasons = [...new Set(Object.values(rules).flatMap((r) => r.problems))].filter((line) => !byShape.has(line));
     if (ruleReasons.join('\n') !== reportedRules) {
       reportedRules = ruleReasons.join('\n');
       for (const reason of ruleReasons) log.warn({ type: 'policy_not_bound', reason }, reason);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { announceStartup } from '../../src/lib/startup';
+import { captureLogs, testConfig } from '../support/deps';
 import { deployedRoutes } from '../../scripts/lib/schedules-command';
 import { parseCronwardenConfig } from '../../src/lib/bindings/spec';
 import { getJob } from '../../src/lib/cron/registry';
@@ -102,5 +104,24 @@ describe('the job of /api/cron/policies/<name>', () => {
         message: expect.stringContaining('policy zero-age: age: must be more than zero (set policies[0].age in cronwarden.config.ts)'),
       }),
     );
+  });
+});
+
+describe('policies refused by their shape are said at start', () => {
+  it('one warning line per problem, each naming its policy; valid policies say nothing', () => {
+    const refused = parseCronwardenConfig({
+      policies: [
+        policy,
+        { ...policy, name: 'zero-age', age: '0 days' },
+        { ...policy, name: 'bad-op', where: [{ column: 'kind', op: 'like', value: 'x%' }], schedule: 'hourly' },
+      ],
+    });
+    const { log, logs } = captureLogs();
+    announceStartup(testConfig(), log, [], refused.refusals);
+    expect(logs.ofType('policy_refused').map((l) => [l.name, l.msg])).toEqual([
+      ['zero-age', 'policy zero-age: age: must be more than zero (set policies[1].age in cronwarden.config.ts)'],
+      ['bad-op', expect.stringMatching(/^policy bad-op: where\.0\.op: must be one of =, <>, .* \(set policies\[2\]\.where\.0\.op in cronwarden\.config\.ts\)$/)],
+      ['bad-op', expect.stringMatching(/^policy bad-op: schedule: must be a cron expression of five fields/)],
+    ]);
   });
 });
