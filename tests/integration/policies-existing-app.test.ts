@@ -1,10 +1,14 @@
-import { expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { parseCronwardenConfig, type PolicyInput } from '../../src/lib/bindings/spec';
 import { AppError } from '../../src/lib/http/errors';
 import { runJob, type RunOutcome } from '../../src/lib/cron/runner';
 import type { Db, SqlDb } from '../../src/lib/db/types';
 import { policyJob } from '../../src/lib/jobs/policy';
-import { bindRules, type RuleStates } from '../../src/lib/policies/apply';
+import { SupabaseDb } from '../../src/lib/db/supabase';
+import { bindRules, ruleMigrationSql, type RuleStates } from '../../src/lib/policies/apply';
+import { compileRules, ruleTables } from '../../src/lib/policies/compile';
+import { readCatalog } from '../../src/lib/bindings/catalog';
+import { startFakePostgrest, type FakePostgrest } from '../support/postgrest';
 import fixtureConfig from '../fixtures/existing-app.config';
 import { describeEngines } from '../support/db';
 import { testDeps } from '../support/deps';
@@ -95,6 +99,13 @@ async function ingest(db: SqlDb, phase: string, lastBeatUtc: Date): Promise<stri
   );
   return id;
 }
+
+const KEY = 'service-role-key-for-tests-0123456789';
+let server: FakePostgrest | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
 
 describeEngines('retention policies on an existing app', (engine) => {
   it('a delete policy removes exactly the rows it selects, oldest first in batches, and its dry run counted them before', async () => {
@@ -291,5 +302,29 @@ describeEngines('retention policies on an existing app', (engine) => {
     expect(second.applied).toBe(true);
     expect(await views()).toEqual([]);
     expect(await db.query(`select * from cronwarden.bound_rules`)).toEqual([]);
+  });
+
+  it('through Supabase: the written migration applies the policies, and a run through PostgREST deletes exactly what it selects', async () => {
+    const { db } = await existingApp(engine);
+    const kept = [await auditRow(db, 'login', ago(30 * DAY)), await auditRow(db, 'export', ago(90 * DAY))];
+    for (let i = 0; i < 5; i++) await auditRow(db, 'logout', ago((31 + i) * DAY));
+    const config = configWith([oldAuditEvents]);
+    // What `npm run bindings -- --write-migration` appends for the policies, pushed as a migration.
+    const sql = ruleMigrationSql(compileRules(config, await readCatalog(db, ruleTables(config)), ARCHIVE_PREFIX));
+    server = await startFakePostgrest(db, KEY);
+    const supabase = SupabaseDb.connect(server.url, KEY);
+    // Before the push the policy is known but not applied: the job answers 503 naming the command.
+    const before = await bindRules(supabase, config, ARCHIVE_PREFIX);
+    expect(before.applied).toBe(false);
+    expect(before.rules['policies/old-audit-events'].problems).toEqual([
+      'policy old-audit-events: cronwarden.config.ts is not applied to this database: run `npm run bindings -- --write-migration` and `supabase db push`',
+    ]);
+    await db.exec(sql);
+    const { rules } = await bindRules(supabase, config, ARCHIVE_PREFIX);
+    expect(rules['policies/old-audit-events']).toMatchObject({ bound: true, problems: [] });
+    const out = finished(await run(supabase, rules, config.policies[0]));
+    expect(out.result).toMatchObject({ deleted_count: 5, partial: false });
+    const left = await db.query<{ id: string }>(`select id::text as id from public.audit_logs`);
+    expect(left.map((r) => r.id).sort()).toEqual(kept.sort());
   });
 });
