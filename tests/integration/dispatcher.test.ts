@@ -31,7 +31,7 @@ function countingJob(name: string, opts: { maxDurationSeconds?: number; takesMs?
 async function insertRun(db: SqlDb, job: string, status: string, startedAt: string, dryRun = false) {
   const started = new Date(startedAt);
   await db.query(
-    `insert into cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, trigger)
+    `insert into cronwarden.cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, trigger)
      values ($1, $2, $3, $4, $5, $6, $7, 'vercel')`,
     [randomUUID(), job, status, started, status === 'running' ? null : new Date(started.getTime() + 1000), status === 'running' ? null : 1000, dryRun],
   );
@@ -39,7 +39,7 @@ async function insertRun(db: SqlDb, job: string, status: string, startedAt: stri
 
 const runsOf = (db: SqlDb, job: string) =>
   db.query<{ status: string; trigger: string; dry_run: boolean; started_at: Date | string }>(
-    `select status, trigger, dry_run, started_at from cron_job_runs where job = $1 order by started_at, status`,
+    `select status, trigger, dry_run, started_at from cronwarden.cron_job_runs where job = $1 order by started_at, status`,
     [job],
   );
 
@@ -101,7 +101,7 @@ describeEngines('dispatcher', (engine) => {
       expect(new Date(mine[0].started_at).toISOString()).toBe(NOW.toISOString());
     }
     expect((await runsOf(db, 'still-running')).map((r) => `${r.status}/${r.trigger}`).sort()).toEqual(['running/vercel', 'skipped/dispatcher']);
-    expect(await db.query(`select job from cron_job_leases order by job`)).toEqual([{ job: 'still-running' }]);
+    expect(await db.query(`select job from cronwarden.cron_job_leases order by job`)).toEqual([{ job: 'still-running' }]);
     expect(logs.ofType('cron_dispatch_finished')).toHaveLength(1);
 
     // Same clock again: everything that ran is not due; the running job is skipped again.
@@ -169,7 +169,7 @@ describeEngines('dispatcher', (engine) => {
     expect(entries.at(-1)!.job.name).toBe('alerts-evaluate');
     const report = await dispatchDueJobs(entries, { budgetMs: 300_000 }, deps);
     expect(report.jobs.map((j) => `${j.job}:${j.action}:${j.status}`)).toEqual(entries.map((e) => `${e.job.name}:ran:succeeded`));
-    const triggers = await db.query<{ trigger: string; n: string | number }>(`select trigger, count(*) as n from cron_job_runs group by trigger`);
+    const triggers = await db.query<{ trigger: string; n: string | number }>(`select trigger, count(*) as n from cronwarden.cron_job_runs group by trigger`);
     expect(triggers.map((t) => [t.trigger, Number(t.n)])).toEqual([['dispatcher', entries.length]]);
   });
 });

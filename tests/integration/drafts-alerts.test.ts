@@ -160,7 +160,8 @@ describeEngines('draft alert rules at their thresholds', (engine) => {
     const db = await engine.fresh();
     const org = await insertOrg(db, 'Org');
     const empty = await Promise.all(draftGauges.map((g) => g.collect({ db, config: testConfig(), now: NOW })));
-    expect(empty).toEqual([[{ value: 0 }], [{ value: 0 }], [{ value: 0 }]]);
+    // No drafts: the counts are 0 and the share is unknown (absent, never 0).
+    expect(empty).toEqual([[{ value: 0 }], [{ value: 0 }], []]);
     await insertCourses(db, 5, { org, generation_status: 'completed', created_at: ago(HOUR) });
     await insertCourses(db, 3, { org, created_at: ago(HOUR) });
     await insertCourses(db, 2, { org, status: 'published', created_at: ago(HOUR) });

@@ -50,10 +50,10 @@ function job(name: string, run: JobDefinition<Record<string, never>>['run']) {
 
 async function recorded(direct: SqlDb, runId: string) {
   const [run] = await direct.query<{ status: string; rows_affected: string | number; error: string | null; finished_at: Date | null }>(
-    `select status, rows_affected, error, finished_at from cron_job_runs where id = $1`,
+    `select status, rows_affected, error, finished_at from cronwarden.cron_job_runs where id = $1`,
     [runId],
   );
-  const leases = await direct.query<{ run_id: string }>(`select run_id from cron_job_leases`);
+  const leases = await direct.query<{ run_id: string }>(`select run_id from cronwarden.cron_job_leases`);
   return { ...run, rows_affected: Number(run.rows_affected), leases: leases.map((l) => l.run_id) };
 }
 

@@ -84,12 +84,24 @@ describeEngines('job runner', (engine) => {
     const db = await engine.fresh();
     const { deps } = testDeps(db);
     let runs = 0;
+    let conflicts = 0;
+    // The running invocation holds its lease until the nine others have answered (or a second
+    // one has entered, which fails the test below): a slow machine cannot make them sequential.
+    let release!: () => void;
+    const othersAnswered = new Promise<void>((r) => (release = r));
     const j = job('race-job', async () => {
-      runs++;
-      await new Promise((r) => setTimeout(r, 50));
+      if (++runs > 1) release();
+      await othersAnswered;
       return { errors: [], rows_affected: 0 };
     });
-    const outs = await Promise.all(Array.from({ length: 10 }, () => runJob(j, { input: {}, dryRun: false }, deps)));
+    const outs = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        runJob(j, { input: {}, dryRun: false }, deps).then((o) => {
+          if (o.kind === 'conflict' && ++conflicts === 9) release();
+          return o;
+        }),
+      ),
+    );
     expect(outs.filter((o) => o.kind === 'finished')).toHaveLength(1);
     expect(outs.filter((o) => o.kind === 'conflict')).toHaveLength(9);
     expect(runs).toBe(1);

@@ -29,10 +29,11 @@ describeEngines('storage errors name paths relative to the storage root', (engin
     expect(out.result.errors[0]).toMatchObject({ subject: 'exports/user/e1.json' });
     expect(out.result.errors[0].message).toMatch(/'exports\/user\/e1\.json'/);
 
-    const [run] = await db.query<{ result: unknown; error: string | null }>(`select result, error from cron_job_runs where id = $1`, [out.runId]);
-    const [row] = await db.query<{ cleanup_error: string | null }>(`select cleanup_error from export_logs where export_id = $1`, [EXPORT_ID]);
-    expect(row.cleanup_error).toMatch(/'exports\/user\/e1\.json'/);
-    const surfaces = { response: JSON.stringify(out.result), run: JSON.stringify(run), row: row.cleanup_error, logs: logs.raw.join('') };
+    const [run] = await db.query<{ result: unknown; error: string | null }>(`select result, error from cronwarden.cron_job_runs where id = $1`, [out.runId]);
+    // The failure is kept with the export's claim (ours), not written into the app's export_logs.
+    const [claim] = await db.query<{ last_error: string | null }>(`select last_error from cronwarden.export_file_claims where export_key = $1`, [EXPORT_ID]);
+    expect(claim.last_error).toMatch(/'exports\/user\/e1\.json'/);
+    const surfaces = { response: JSON.stringify(out.result), run: JSON.stringify(run), claim: claim.last_error, logs: logs.raw.join('') };
     for (const [where, text] of Object.entries(surfaces)) {
       expect(text, where).not.toContain(storage.root);
     }
@@ -56,7 +57,7 @@ describeEngines('storage errors name paths relative to the storage root', (engin
     const { deps, logs } = testDeps(db, { storage, now: () => NOW });
     const out = await runJob(writer, { input: {}, dryRun: false }, deps);
     expect(out.kind).toBe('crashed');
-    const [run] = await db.query<{ status: string; error: string }>(`select status, error from cron_job_runs where id = $1`, [out.runId]);
+    const [run] = await db.query<{ status: string; error: string }>(`select status, error from cronwarden.cron_job_runs where id = $1`, [out.runId]);
     expect(run.status).toBe('failed');
     expect(run.error).toMatch(/'archive\/blocker'/);
     expect(run.error).not.toContain(storage.root);
