@@ -1,4 +1,4 @@
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, inject, it } from 'vitest';
 import { parseCronwardenConfig, type PolicyInput } from '../../src/lib/bindings/spec';
 import { AppError } from '../../src/lib/http/errors';
 import { runJob, type RunOutcome } from '../../src/lib/cron/runner';
@@ -10,7 +10,8 @@ import { compileRules, ruleTables } from '../../src/lib/policies/compile';
 import { readCatalog } from '../../src/lib/bindings/catalog';
 import { startFakePostgrest, type FakePostgrest } from '../support/postgrest';
 import fixtureConfig from '../fixtures/existing-app.config';
-import { describeEngines } from '../support/db';
+import { describeEngines, type Engine } from '../support/db';
+import { PostgresDb } from '../../src/lib/db/postgres';
 import { testDeps } from '../support/deps';
 import { existingApp } from '../support/existing-app';
 
@@ -101,6 +102,26 @@ async function ingest(db: SqlDb, phase: string, lastBeatUtc: Date): Promise<stri
 }
 
 const KEY = 'service-role-key-for-tests-0123456789';
+
+const extraDbs: SqlDb[] = [];
+afterAll(async () => {
+  await Promise.all(extraDbs.map((db) => db.close().catch(() => {})));
+});
+
+/** The same database seen from a session in `zone` (PGlite: its one session). */
+async function inZone(engine: Engine, db: SqlDb, zone: string): Promise<SqlDb> {
+  if (engine.name === 'pglite') {
+    await db.exec(`set time zone '${zone}'`);
+    return db;
+  }
+  const [{ name }] = await db.query<{ name: string }>(`select current_database() as name`);
+  const url = new URL(inject('pgAdminUrl'));
+  url.pathname = `/${name}`;
+  const zoned = PostgresDb.connect(url.toString(), 1);
+  extraDbs.push(zoned);
+  await zoned.exec(`set time zone '${zone}'`);
+  return zoned;
+}
 let server: FakePostgrest | undefined;
 afterEach(async () => {
   await server?.close();
@@ -197,6 +218,25 @@ describeEngines('retention policies on an existing app', (engine) => {
     const again = finished(await run(db, rules, config.policies[0]));
     expect(again.result).toMatchObject({ updated_count: 0 });
   });
+
+  for (const zone of ['America/New_York', 'Pacific/Chatham']) {
+    it(`with session time zone ${zone}: the age of a time without time zone is counted in UTC, to the second`, async () => {
+      const { db } = await existingApp(engine);
+      const due = [await ingest(db, 'running', ago(2 * HOUR + SEC)), await ingest(db, 'running', ago(14 * HOUR))];
+      const kept = [await ingest(db, 'running', ago(2 * HOUR)), await ingest(db, 'running', ago(2 * HOUR - SEC)), await ingest(db, 'running', ago(-12 * HOUR))];
+      const zoned = await inZone(engine, db, zone);
+      expect(await zoned.query(`select current_setting('TimeZone') as tz`)).toEqual([{ tz: zone }]);
+      const { config, rules } = await bind(zoned, [stalledIngests]);
+      const dry = finished(await run(zoned, rules, config.policies[0], { dryRun: true }));
+      expect(dry.result).toMatchObject({ would_update_count: 2, oldest_at: ago(14 * HOUR).toISOString(), newest_at: ago(2 * HOUR + SEC).toISOString() });
+      const out = finished(await run(zoned, rules, config.policies[0]));
+      expect(out.result).toMatchObject({ updated_count: 2 });
+      const stalled = await zoned.query<{ id: string }>(`select id::text as id from public.ingest_batches where phase = 'stalled' order by id`);
+      expect(stalled.map((r) => r.id)).toEqual(due);
+      const running = await zoned.query<{ id: string }>(`select id::text as id from public.ingest_batches where phase = 'running' order by id`);
+      expect(running.map((r) => r.id)).toEqual(kept);
+    });
+  }
 
   it('a run whose time budget ends says partial, and the next run finishes the work', async () => {
     const { db } = await existingApp(engine);
