@@ -318,14 +318,27 @@ describeEngines('retention policies on an existing app', (engine) => {
     expect(finished(await run(db, rules, config.policies[4])).result).toMatchObject({ deleted_count: 1 });
   });
 
-  it('a policy on one of our own tables, or with archive or a storage path column (not in this version), is refused; a policy removed from the file loses its view', async () => {
+  it('a policy on one of our own tables, with archive or a storage path column, or an orphan sweep (not in this version) is refused; a policy removed from the file loses its view', async () => {
     const { db } = await existingApp(engine);
-    const { rules } = await bind(db, [
-      { ...oldAuditEvents, name: 'ours', table: 'cronwarden.cron_job_runs' },
-      { ...oldAuditEvents, name: 'archived', archive: true },
-      { ...oldAuditEvents, name: 'with-files', table: 'public.user_files', timeColumn: 'created_at', where: [], storagePathColumn: 'path' },
-      oldAuditEvents,
-    ]);
+    const config = parseCronwardenConfig({
+      ...fixtureConfig,
+      policies: [
+        { ...oldAuditEvents, name: 'ours', table: 'cronwarden.cron_job_runs' },
+        { ...oldAuditEvents, name: 'archived', archive: true },
+        { ...oldAuditEvents, name: 'with-files', table: 'public.user_files', timeColumn: 'created_at', where: [], storagePathColumn: 'path' },
+        oldAuditEvents,
+      ],
+      orphanSweeps: [{ name: 'uploads', prefix: 'uploads/', grace: '2 hours', schedule: '0 5 * * *' }],
+    });
+    const { rules } = await bindRules(db, config, ARCHIVE_PREFIX);
+    expect(rules['orphan-sweeps/uploads']).toEqual({
+      kind: 'orphanSweep',
+      name: 'uploads',
+      job: 'orphan-sweeps/uploads',
+      bound: false,
+      problems: ['orphan sweep uploads: orphan sweeps are not supported by this version of Cronwarden; remove it (set orphanSweeps[0].name in cronwarden.config.ts)'],
+    });
+    expect(await db.query(`select source from cronwarden.bound_storage_references where source like 'orphan-sweep:%' or source like 'policy:%'`)).toEqual([]);
     expect(rules['policies/ours'].problems).toEqual([
       "policy ours: cronwarden.cron_job_runs is one of Cronwarden's own tables; policies work on your tables (set policies[0].table in cronwarden.config.ts)",
     ]);

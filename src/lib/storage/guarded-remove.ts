@@ -23,8 +23,6 @@ export interface GuardedRemoveOptions {
   archivePrefix: string;
   /** The rows being cleaned up right now: their own references do not count. */
   exclude?: { source: string; keys: string[] };
-  /** A retention policy's batch (cronwarden.policy_paths_in_use): its rows' references do not count. */
-  policyBatch?: { policy: string; keys: string[] };
 }
 
 /** True when `path` is the archive prefix itself or lies under it. */
@@ -55,17 +53,11 @@ export async function checkObjects(db: Db, paths: string[], options: GuardedRemo
   }
   const inUse = new Map<string, string>();
   for (let i = 0; i < candidates.length; i += 1000) {
-    const rows = options.policyBatch
-      ? await db.rpc<{ storage_path: string; source: string }>('policy_paths_in_use', {
-          p_policy: options.policyBatch.policy,
-          p_paths: candidates.slice(i, i + 1000),
-          p_keys: options.policyBatch.keys,
-        })
-      : await db.rpc<{ storage_path: string; source: string }>('storage_paths_in_use', {
-          p_paths: candidates.slice(i, i + 1000),
-          p_exclude_source: options.exclude?.source ?? null,
-          p_exclude_keys: options.exclude?.keys ?? null,
-        });
+    const rows = await db.rpc<{ storage_path: string; source: string }>('storage_paths_in_use', {
+      p_paths: candidates.slice(i, i + 1000),
+      p_exclude_source: options.exclude?.source ?? null,
+      p_exclude_keys: options.exclude?.keys ?? null,
+    });
     for (const r of rows) if (!inUse.has(r.storage_path)) inUse.set(r.storage_path, r.source);
   }
   for (const [path, source] of inUse) kept.push({ path, reason: 'referenced', source });
