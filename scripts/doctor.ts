@@ -1,8 +1,9 @@
 /**
  * `npm run doctor`: can Cronwarden run on this database? Per feature: bound or not and why, what
  * each job would touch now (its dry run, nothing changed), the indexes its predicates need that
- * your tables lack (with the `create index concurrently` statement), and notes. Exit 1 when an
- * enabled feature cannot run, 2 when the database cannot be opened. `--json` for machines.
+ * your tables lack (with the `create index concurrently` statement), and notes; per retention
+ * policy: bound or not and why, its dry run and the index its selection reads by. Exit 1 when an
+ * enabled feature or a policy cannot run, 2 when the database cannot be opened. `--json` for machines.
  */
 import { BindingConfigError } from '../src/lib/bindings/spec';
 import { loadConfigFile } from './lib/cronwarden-config';
@@ -19,9 +20,9 @@ let report: DoctorReport;
 try {
   const config = loadConfig(process.env);
   const cronwarden = await loadConfigFile(process.argv);
-  const deps = await openJobDeps(config, { bindings: cronwarden.bindings, log: createLogger({ level: 'silent', secrets: config.secrets }) });
+  const deps = await openJobDeps(config, { bindings: cronwarden.bindings, cronwarden, log: createLogger({ level: 'silent', secrets: config.secrets }) });
   try {
-    report = await runDoctor(deps);
+    report = await runDoctor(deps, cronwarden);
   } finally {
     await deps.db.close();
   }
@@ -58,6 +59,17 @@ if (json) {
     }
     for (const n of f.notes) console.log(`  i ${n}`);
   }
-  console.log(report.ok ? `\n${color(32, 'Every enabled feature can run.')}` : `\n${color(31, 'An enabled feature cannot run: fix its binding in cronwarden.config.ts or switch it off (enabled: false).')}`);
+  for (const p of report.policies) {
+    console.log(`\nRetention policy ${p.name} (${p.job}): ${p.bound ? color(32, 'bound') : color(31, 'NOT BOUND')}${p.index ? ` — ${p.index.table}` : ''}`);
+    for (const line of p.problems) console.log(`  ✗ ${line}`);
+    if (p.dryRun?.error) console.log(`  ✗ dry run failed: ${p.dryRun.error}`);
+    else if (p.dryRun?.result) {
+      const r = p.dryRun.result;
+      const count = r.would_delete_count ?? r.would_update_count ?? 0;
+      console.log(`  • would now ${r.action} ${count} rows (${r.would_affect_bytes ?? 0} bytes), older than ${r.cutoff_time}`);
+    }
+    if (p.index && !p.index.present) console.log(`  ! no index on ${p.index.table} (${p.index.column}) for its selection:\n      ${p.index.statement}`);
+  }
+  console.log(report.ok ? `\n${color(32, 'Every enabled feature and retention policy can run.')}` : `\n${color(31, 'An enabled feature or a retention policy cannot run: fix it in cronwarden.config.ts (or switch the feature off, enabled: false).')}`);
 }
 process.exit(report.ok ? 0 : 1);

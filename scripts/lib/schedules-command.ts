@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { jobs } from '../../src/lib/cron/registry';
+import { getJob, jobs } from '../../src/lib/cron/registry';
+import { POLICY_MAX_DURATION_SECONDS } from '../../src/lib/jobs/policy';
 import { describeSchedule } from '../../src/lib/cron/schedule';
 import { projectScheduleProblems } from '../../src/lib/schedules/check';
 import { jobFirings } from '../../src/lib/schedules/firing';
 import { SCHEDULER_NAMES, SCHEDULERS, parseSchedulerDeclaration, type SchedulerName } from '../../src/lib/schedules/scheduler';
 import { renderSupabaseCronMigration, PG_CRON_JOB_PREFIX, VAULT_SECRET_NAME } from '../../src/lib/schedules/supabase-cron';
-import { DISPATCH_MAX_DURATION_SECONDS, DISPATCH_PATH, HOBBY_DISPATCH_SCHEDULE, JOB_SCHEDULES } from '../../src/lib/schedules/table';
+import { DISPATCH_MAX_DURATION_SECONDS, DISPATCH_PATH, HOBBY_DISPATCH_SCHEDULE, scheduleTable } from '../../src/lib/schedules/table';
 import { checkVercelCrons, renderVercelJson, VERCEL_JSON_SCHEMA } from '../../src/lib/schedules/vercel';
 
 export interface CommandIo {
@@ -34,10 +35,11 @@ Prints, checks or writes the job schedules for one scheduler (README: Which sche
   --dir PATH     the project root (default: the current directory).
 `;
 
-/** Every route Vercel deploys with its maxDuration: the jobs' routes and the dispatcher. */
+/** Every route Vercel deploys with its maxDuration: the jobs' routes, the policies' route and the dispatcher. */
 export function deployedRoutes(): { path: string; maxDurationSeconds: number }[] {
   return [
     ...jobs.map((j) => ({ path: `/api/cron/${j.name}`, maxDurationSeconds: j.maxDurationSeconds })),
+    { path: '/api/cron/policies/[name]', maxDurationSeconds: POLICY_MAX_DURATION_SECONDS },
     { path: DISPATCH_PATH, maxDurationSeconds: DISPATCH_MAX_DURATION_SECONDS },
   ];
 }
@@ -56,7 +58,8 @@ function summary(target: SchedulerName): string[] {
   const lines = [`Target: ${target} (${info.label})`];
   const crons = info.vercelCrons();
   const firings = jobFirings(target);
-  const width = Math.max(...JOB_SCHEDULES.map((s) => s.job.length)) + 2;
+  const table = scheduleTable();
+  const width = Math.max(...table.map((s) => s.job.length)) + 2;
   if (target === 'vercel-hobby') {
     lines.push(
       `vercel.json: 1 cron, ${DISPATCH_PATH} at ${HOBBY_DISPATCH_SCHEDULE}: ${describeSchedule(HOBBY_DISPATCH_SCHEDULE)}, and on Hobby`,
@@ -68,7 +71,7 @@ function summary(target: SchedulerName): string[] {
     if (less.length) {
       lines.push(`These ${less.length} jobs run once a day on Hobby instead of their own schedule:`);
       for (const f of less) {
-        const means = JOB_SCHEDULES.find((s) => s.job === f.job)?.onceADayMeans ?? '(no description)';
+        const means = table.find((s) => s.job === f.job)?.onceADayMeans ?? '(no description)';
         lines.push(`  ${f.job} (${describeSchedule(f.schedule).replace(' (UTC)', '').toLowerCase()} -> once a day):`, `      ${means}.`);
       }
       lines.push('');
@@ -162,10 +165,10 @@ export function runSchedulesCommand(argv: string[], io: CommandIo): number {
       migration = renderSupabaseCronMigration({
         appUrl: values.url,
         generatedAt: io.now,
-        jobs: JOB_SCHEDULES.map((s) => ({
+        jobs: scheduleTable().map((s) => ({
           job: s.job,
           schedule: s.schedule,
-          maxDurationSeconds: jobs.find((j) => j.name === s.job)?.maxDurationSeconds ?? 60,
+          maxDurationSeconds: getJob(s.job)?.maxDurationSeconds ?? 60,
         })),
       });
     } catch (err) {

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './logger';
 import { createStorage } from './storage';
 import type { Storage } from './storage/types';
 import type { JobDeps } from './cron/types';
+import { bindRules, type RuleStates } from './policies/apply';
 
 /** An unbound feature is checked again after this long (the team may have created its table). */
 const RECHECK_UNBOUND_MS = 60_000;
@@ -31,6 +32,8 @@ interface App {
   db(): Promise<Db>;
   /** Each feature: switched on or off, bound or not and why (checked at open, see bindFeatures). */
   features(): Promise<FeatureStates>;
+  /** Each policy and orphan sweep of cronwarden.config.ts, by job name: bound or not and why (see bindRules). */
+  rules(): Promise<RuleStates>;
 }
 
 // Kept on globalThis, not in a module variable: `next start` loads route handlers and server
@@ -48,8 +51,10 @@ export function getApp(): App {
   const database = createAvailability(databaseEndpoint(config.db), log);
   let dbPromise: Promise<Db> | undefined;
   let states: FeatureStates | undefined;
+  let rules: RuleStates | undefined;
   let checkedAt = 0;
   let reported = '';
+  let reportedRules = '';
 
   const check = async (db: Db): Promise<FeatureStates> => {
     const outcome = await bindFeatures(db, cronwarden.bindings);
@@ -62,6 +67,17 @@ export function getApp(): App {
       for (const reason of reasons) log.warn({ type: 'feature_not_bound', reason }, reason);
     }
     if (outcome.applied) log.info({ type: 'bindings_applied', features: Object.values(states).filter((s) => s.bound).map((s) => s.feature) }, 'bindings applied');
+    // The team's own rules, beside the bindings: one that does not fit is refused on its own.
+    const ruled = await bindRules(db, cronwarden, config.exports.archivePrefix);
+    rules = ruled.rules;
+    // Those refused by their shape were said at start (announceStartup, policy_refused).
+    const byShape = new Set(cronwarden.refusals.flatMap((r) => r.problems));
+    const ruleReasons = [...new Set(Object.values(rules).flatMap((r) => r.problems))].filter((line) => !byShape.has(line));
+    if (ruleReasons.join('\n') !== reportedRules) {
+      reportedRules = ruleReasons.join('\n');
+      for (const reason of ruleReasons) log.warn({ type: 'policy_not_bound', reason }, reason);
+    }
+    if (ruled.applied) log.info({ type: 'policies_applied', rules: Object.values(rules).filter((r) => r.bound).map((r) => r.job) }, 'policies applied');
     return states;
   };
 
@@ -89,8 +105,12 @@ export function getApp(): App {
     async features() {
       const db = await app.db();
       const stale = Date.now() - checkedAt > RECHECK_UNBOUND_MS;
-      if (!states || (stale && Object.values(states).some((s) => s.enabled && !s.bound))) return check(db);
+      if (!states || (stale && (Object.values(states).some((s) => s.enabled && !s.bound) || Object.values(rules ?? {}).some((r) => !r.bound)))) return check(db);
       return states;
+    },
+    async rules() {
+      await app.features();
+      return rules ?? {};
     },
   };
   holder.__cronwardenApp = app;
@@ -121,5 +141,6 @@ export async function getJobDeps(): Promise<JobDeps> {
     now: () => new Date(),
     features: await a.features(),
     bindings: a.cronwarden.bindings,
+    rules: await a.rules(),
   };
 }

@@ -1,10 +1,11 @@
 import { bindFeatures, type FeatureState } from './bindings/apply';
 import { readForeignKeyChildren, readIndexes, type CatalogIndex } from './bindings/catalog';
 import { bindingTables } from './bindings/compile';
-import { FEATURE_TITLES, FEATURES, type Bindings, type FeatureName } from './bindings/spec';
+import { FEATURE_TITLES, FEATURES, type Bindings, type CronwardenConfig, type FeatureName } from './bindings/spec';
 import { quoteIdent, quoteTable } from './bindings/sql-text';
 import { createBudget } from './cron/budget';
-import { jobs } from './cron/registry';
+import { jobs, policyJobs } from './cron/registry';
+import { bindRules } from './policies/apply';
 import type { JobDeps } from './cron/types';
 
 /** An index a job's predicate needs on a team's table, and the statement that creates it. */
@@ -30,9 +31,24 @@ export interface FeatureReport {
   notes: string[];
 }
 
+/** One retention policy of cronwarden.config.ts: whether it can run, what it would do now, its index. */
+export interface PolicyReport {
+  name: string;
+  /** `policies/<name>`. */
+  job: string;
+  bound: boolean;
+  /** One line each, naming the policy and the setting to change. */
+  problems: string[];
+  /** Its dry run now (nothing changed), when it is bound. */
+  dryRun?: { result?: Record<string, unknown>; error?: string };
+  /** The index its selection reads by (the time column, partial on its condition), when it compiled. */
+  index?: { table: string; column: string; present: boolean; statement: string };
+}
+
 export interface DoctorReport {
   features: FeatureReport[];
-  /** True when every enabled feature can run. */
+  policies: PolicyReport[];
+  /** True when every enabled feature and every policy can run. */
   ok: boolean;
 }
 
@@ -99,7 +115,10 @@ function advise(need: Need, indexes: CatalogIndex[]): IndexAdvice {
  * and why, what each job would touch now (its dry run), the indexes its predicates need that the
  * team's tables lack (with the statements), and notes. Applies changed bindings as the app would.
  */
-export async function runDoctor(deps: JobDeps): Promise<DoctorReport> {
+export async function runDoctor(
+  deps: JobDeps,
+  cronwarden: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'> = { policies: [], orphanSweeps: [], refusals: [] },
+): Promise<DoctorReport> {
   const b = deps.bindings;
   const { features } = await bindFeatures(deps.db, b);
   const indexes = await readIndexes(deps.db, bindingTables(b));
@@ -156,5 +175,43 @@ export async function runDoctor(deps: JobDeps): Promise<DoctorReport> {
     }
     reports.push(report);
   }
-  return { features: reports, ok: reports.every((r) => !r.enabled || r.bound) };
+  const policies = await doctorPolicies(deps, cronwarden);
+  return { features: reports, policies, ok: reports.every((r) => !r.enabled || r.bound) && policies.every((p) => p.bound) };
+}
+
+/** Each policy checked and applied as the app would, its dry run, and whether its index exists. */
+async function doctorPolicies(deps: JobDeps, cronwarden: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>): Promise<PolicyReport[]> {
+  const { rules, compiled } = await bindRules(deps.db, cronwarden, deps.config.exports.archivePrefix);
+  const compiledPolicies = compiled.filter((c) => c.kind === 'policy');
+  const indexes = await readIndexes(deps.db, [...new Set(compiledPolicies.flatMap((c) => (c.indexAdvice ? [c.indexAdvice.table] : [])))]);
+  const jobsByName = new Map(policyJobs({ ...cronwarden, bindings: deps.bindings }).map((j) => [j.name, j]));
+  const out: PolicyReport[] = [];
+  for (const c of compiledPolicies) {
+    const state = rules[c.job];
+    if (!state || out.some((p) => p.job === c.job)) continue;
+    const report: PolicyReport = { name: c.name, job: c.job, bound: state.bound, problems: state.problems };
+    if (c.indexAdvice) {
+      const { table, column, statement } = c.indexAdvice;
+      report.index = { table, column, statement, present: indexes.some((i) => i.table === table && leading(i) === column) };
+    }
+    const job = jobsByName.get(c.job);
+    if (state.bound && job) {
+      try {
+        const result = await job.run({
+          ...deps,
+          rules,
+          runId: 'doctor',
+          input: job.input.parse({}),
+          dryRun: true,
+          startedAt: deps.now(),
+          budget: createBudget(30_000, 0),
+        });
+        report.dryRun = { result: result as Record<string, unknown> };
+      } catch (err) {
+        report.dryRun = { error: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    out.push(report);
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 import { configuredChannels, NO_ALERT_CHANNEL_WARNING } from './alerts/channels';
 import { getApp } from './app';
 import { ConfigError, type Config } from './config';
+import type { RuleRefusal } from './bindings/spec';
 import { jobNames } from './cron/registry';
 import type { Logger } from './logger';
 import { METRICS_REFUSED_MESSAGE, metricsAccess } from './monitoring/metrics-access';
@@ -9,9 +10,12 @@ import { METRICS_REFUSED_MESSAGE, metricsAccess } from './monitoring/metrics-acc
  * What the app says once when its server starts: settings that are valid but leave an operator
  * uninformed. One warning line each: `alert_channels_missing` (alerts would be sent nowhere),
  * `metrics_token_missing` (a server deployment without METRICS_TOKEN: /api/metrics answers 503),
- * `ping_url_unknown_job` (a PING_URL_<JOB> naming no job, so it would never be pinged).
+ * `ping_url_unknown_job` (a PING_URL_<JOB> naming no job, so it would never be pinged),
+ * `policy_refused` (a retention policy of cronwarden.config.ts whose shape does not fit: one line
+ * per problem, naming the policy; those refused by the database's catalog are said when the
+ * database is first opened, as `policy_not_bound`).
  */
-export function announceStartup(config: Config, log: Logger, jobNames: readonly string[]): void {
+export function announceStartup(config: Config, log: Logger, jobNames: readonly string[], refusals: readonly RuleRefusal[] = []): void {
   if (configuredChannels(config).length === 0) {
     log.warn({ type: 'alert_channels_missing', alert_channels: [] }, NO_ALERT_CHANNEL_WARNING);
   }
@@ -24,13 +28,14 @@ export function announceStartup(config: Config, log: Logger, jobNames: readonly 
       `${variable} names no job, so nothing will ping it; jobs: ${jobNames.join(', ')}`,
     );
   }
+  for (const r of refusals) for (const line of r.problems) log.warn({ type: 'policy_refused', kind: r.kind, name: r.name }, line);
 }
 
 /** The server's start: the app's own configuration and jobs. */
 export function announceAppStart(): void {
   try {
     const app = getApp();
-    announceStartup(app.config, app.log, jobNames);
+    announceStartup(app.config, app.log, jobNames, app.cronwarden.refusals);
   } catch (err) {
     // An invalid environment is reported by the routes (SERVER_MISCONFIGURED) and by `npm start`.
     if (!(err instanceof ConfigError)) throw err;

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { z } from 'zod';
 import { getRun, jobsOverview, recentRuns, runsPerDay, type RunRecord } from '../../src/lib/admin/jobs';
+import { parseCronwardenConfig } from '../../src/lib/bindings/spec';
 import { jobs } from '../../src/lib/cron/registry';
 import { runJob } from '../../src/lib/cron/runner';
 import { describeSchedule, nextRuns, scheduleOf } from '../../src/lib/cron/schedule';
@@ -157,6 +158,27 @@ describeEngines('admin jobs overview', (engine) => {
     expect(finished).toMatchObject({ trigger: 'admin', status: 'succeeded', dry_run: false, rows_affected: 3 });
     expect((await jobsOverview(db, NOW)).find((j) => j.name === JOB)).toMatchObject({ running: false, last_run: { status: 'succeeded', rows_affected: 3 } });
   });
+  it('lists the retention policies after the built-in jobs, with their own schedule and run history', async () => {
+    const db = await engine.fresh();
+    const cronwarden = parseCronwardenConfig({
+      policies: [
+        { name: 'old-logins', table: 'public.audit_logs', keyColumn: 'id', timeColumn: 'at', age: '30 days', schedule: '15 4 * * *' },
+        { name: 'Not A Slug', table: 'public.audit_logs', keyColumn: 'id', timeColumn: 'at', age: '30 days', schedule: '15 4 * * *' },
+      ],
+    });
+    await insertRun(db, { id: id(50), job: 'policies/old-logins', status: 'succeeded', started: '2026-11-23T04:15:00Z', duration: 40, rows: 7 });
+    const overview = await jobsOverview(db, NOW, undefined, 'vercel-pro', cronwarden);
+    expect(overview.map((j) => j.name)).toEqual([...jobs.map((j) => j.name), 'policies/old-logins']);
+    expect(overview.at(-1)).toMatchObject({
+      name: 'policies/old-logins',
+      description: 'Delete rows of public.audit_logs whose at is older than 30 days',
+      max_duration_seconds: 300,
+      schedule: '15 4 * * *',
+      next_run_at: '2026-11-24T04:15:00.000Z',
+      fired_by: { scheduler: 'vercel-pro', less_often: false },
+      last_run: { id: id(50), status: 'succeeded', rows_affected: 7 },
+    });
+  });
 });
 
 it('runsPerDay counts final outcomes per UTC day, oldest first, running runs left out', () => {
@@ -182,4 +204,5 @@ it('runsPerDay counts final outcomes per UTC day, oldest first, running runs lef
     { day: '2026-11-22', succeeded: 1, partial: 1, failed: 0, skipped: 1, dry_run: 0 },
     { day: '2026-11-23', succeeded: 1, partial: 0, failed: 1, skipped: 0, dry_run: 2 },
   ]);
+
 });

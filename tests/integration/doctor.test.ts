@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { demoBindings } from '../../src/lib/bindings/spec';
+import { demoBindings, parseCronwardenConfig } from '../../src/lib/bindings/spec';
 import { runDoctor } from '../../src/lib/doctor';
 import { describeEngines } from '../support/db';
 import { testDeps } from '../support/deps';
@@ -45,5 +45,45 @@ describeEngines('doctor', (engine) => {
     expect(again.features.find((f) => f.feature === 'exports')!.indexes.find((i) => i.column === 'requested_at')!.present).toBe(true);
     expect((await app.db.query(`select count(*)::int as n from public.lessons`))[0]).toEqual({ n: 1 });
     expect(report.ok).toBe(true);
+  });
+
+  it('retention policies: bound with a dry run that changes nothing and the index its selection needs; a refused one is not ok', async () => {
+    const app = await existingApp(engine, existingAppBindings());
+    await app.db.exec(`insert into public.audit_logs (event, at) values ('login', now() - interval '40 days'), ('login', now() - interval '1 day'), ('export', now() - interval '40 days')`);
+    const policy = {
+      name: 'old-logins',
+      table: 'public.audit_logs',
+      keyColumn: 'id',
+      timeColumn: 'at',
+      age: '30 days',
+      where: [{ column: 'event', op: '=', value: 'login' }],
+      schedule: '0 4 * * *',
+    };
+    const cronwarden = parseCronwardenConfig({ policies: [policy] });
+    const { deps } = testDeps(app.db, { bindings: app.bindings, features: app.features });
+    const report = await runDoctor(deps, cronwarden);
+    expect(report.policies).toHaveLength(1);
+    const [p] = report.policies;
+    expect(p).toMatchObject({ name: 'old-logins', job: 'policies/old-logins', bound: true, problems: [] });
+    expect(p.dryRun?.result).toMatchObject({ would_delete_count: 1, kept_by_condition: 1, rows_affected: 0 });
+    expect(p.index).toEqual({
+      table: 'public.audit_logs',
+      column: 'at',
+      present: false,
+      statement: `create index concurrently if not exists "audit_logs_at_old_logins_idx" on "public"."audit_logs" ("at") where "event" = 'login';`,
+    });
+    expect(report.ok).toBe(true);
+    expect((await app.db.query(`select count(*)::int as n from public.audit_logs`))[0]).toEqual({ n: 3 });
+    // the statement it prints works (outside a transaction), and then the doctor finds the index
+    await app.db.exec(p.index!.statement);
+    expect((await runDoctor(deps, cronwarden)).policies[0].index!.present).toBe(true);
+
+    const refused = await runDoctor(deps, parseCronwardenConfig({ policies: [{ ...policy, timeColumn: 'event' }] }));
+    expect(refused.policies[0]).toMatchObject({
+      bound: false,
+      problems: ['policy old-logins: public.audit_logs.event is text; this setting needs a timestamp column (set policies[0].timeColumn in cronwarden.config.ts)'],
+    });
+    expect(refused.policies[0].dryRun).toBeUndefined();
+    expect(refused.ok).toBe(false);
   });
 });

@@ -63,6 +63,7 @@ export function testDeps(db: Db, overrides: Partial<JobDeps> & { env?: Record<st
     now: overrides.now ?? (() => new Date()),
     features: overrides.features ?? allFeaturesBound(),
     bindings: overrides.bindings ?? demoBindings(),
+    rules: overrides.rules,
   };
   return { deps, logs };
 }

@@ -1,8 +1,11 @@
 import type { Db } from '../db/types';
-import { jobs } from '../cron/registry';
-import { describeSchedule, scheduleOf } from '../cron/schedule';
+import { getCronwardenConfig } from '../bindings/load';
+import type { CronwardenConfig } from '../bindings/spec';
+import { jobs, policyJobs } from '../cron/registry';
+import { describeSchedule } from '../cron/schedule';
 import { jobFirings, lastFirings, nextFiring } from '../schedules/firing';
 import { declaredScheduler, type SchedulerName } from '../schedules/scheduler';
+import { jobScheduleOf, scheduleTable } from '../schedules/table';
 
 /**
  * What the admin page and /api/admin/jobs show about jobs and their runs: the registry joined
@@ -127,21 +130,24 @@ interface SummaryRow {
 }
 
 /**
- * One row per registered job, in registry order; `scheduler`: the one firing the jobs (default:
- * scheduler.json's). The last run and the 24 h counts leave dry runs and skipped invocations out
- * (cron_job_summary); the last dry run is reported on its own.
+ * One row per registered job, in registry order, then one per retention policy of `cronwarden`
+ * (default: cronwarden.config.ts) whose shape is valid; `scheduler`: the one firing the jobs
+ * (default: scheduler.json's). The last run and the 24 h counts leave dry runs and skipped
+ * invocations out (cron_job_summary); the last dry run is reported on its own.
  */
 export async function jobsOverview(
   db: Db,
   now: Date,
   openAlertsByJob?: Map<string, number>,
   scheduler: SchedulerName = declaredScheduler(),
+  cronwarden: CronwardenConfig = getCronwardenConfig(),
 ): Promise<JobOverview[]> {
-  const firings = jobFirings(scheduler);
+  const table = scheduleTable(cronwarden);
+  const firings = jobFirings(scheduler, table);
   const [summary, lastFired] = await Promise.all([db.rpc<SummaryRow>('cron_job_summary', { p_now: now }), lastFirings(db, firings)]);
   const byJob = new Map(summary.map((s) => [s.job, s]));
-  return jobs.map((job) => {
-    const schedule = scheduleOf(job.name) ?? null;
+  return [...jobs, ...policyJobs(cronwarden)].map((job) => {
+    const schedule = jobScheduleOf(job.name, table)?.schedule ?? null;
     const firing = firings.find((f) => f.job === job.name);
     const next = firing ? iso(nextFiring(firing, now)) : null;
     const s = byJob.get(job.name);

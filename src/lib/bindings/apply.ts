@@ -1,6 +1,6 @@
 import { isSqlDb, type Db, type SqlDb } from '../db/types';
 import { readCatalog } from './catalog';
-import { bindingTables, compileBindings, DROP_PUBLIC_CONTRACT, FEATURE_VIEWS, type FeatureCompilation } from './compile';
+import { bindingTables, compileBindings, DROP_PUBLIC_CONTRACT, FEATURE_VIEWS, RULE_REFERENCE_PREFIXES, type FeatureCompilation, type StorageReference } from './compile';
 import { FEATURE_TITLES, FEATURES, type Bindings, type FeatureName } from './spec';
 import { quoteLiteral as ql } from './sql-text';
 
@@ -36,18 +36,19 @@ export function applyStatements(compiled: Map<FeatureName, FeatureCompilation>):
   const out: string[] = [];
   out.push(DROP_PUBLIC_CONTRACT);
   for (const f of FEATURES) for (const v of [...FEATURE_VIEWS[f]].reverse()) out.push(`drop view if exists cronwarden.${v} cascade`);
-  out.push('delete from cronwarden.bound_storage_references', 'delete from cronwarden.bound_user_tables', 'delete from cronwarden.bound_settings');
+  // The references of the retention policies and orphan sweeps are theirs (src/lib/policies/apply.ts).
+  out.push(
+    `delete from cronwarden.bound_storage_references where ${RULE_REFERENCE_PREFIXES.map((p) => `source not like ${ql(`${p}%`)}`).join(' and ')}`,
+    'delete from cronwarden.bound_user_tables',
+    'delete from cronwarden.bound_settings',
+  );
   const bound: FeatureName[] = [];
   for (const f of FEATURES) {
     const c = compiled.get(f);
     if (!c || !c.enabled || c.problems.length > 0) continue;
     bound.push(f);
     out.push(...c.statements);
-    for (const r of c.storageReferences) {
-      out.push(
-        `insert into cronwarden.bound_storage_references (source, relation, path_column, key_column, live_condition) values (${ql(r.source)}, ${ql(r.relation)}::regclass, ${ql(r.pathColumn)}, ${r.keyColumn ? ql(r.keyColumn) : 'null'}, ${r.liveCondition ? ql(r.liveCondition) : 'null'})`,
-      );
-    }
+    for (const r of c.storageReferences) out.push(storageReferenceInsert(r));
     for (const u of c.userTables) {
       out.push(
         `insert into cronwarden.bound_user_tables (relation, user_column, path_column, mode) values (${ql(u.relation)}::regclass, ${ql(u.userColumn)}, ${u.pathColumn ? ql(u.pathColumn) : 'null'}, ${ql(u.mode)}) on conflict (relation) do nothing`,
@@ -63,6 +64,11 @@ export function applyStatements(compiled: Map<FeatureName, FeatureCompilation>):
   }
   out.push(bound.length ? `delete from cronwarden.bindings where feature not in (${bound.map((f) => ql(f)).join(', ')})` : 'delete from cronwarden.bindings');
   return out;
+}
+
+/** The registry row that makes storage_paths_in_use count a column's paths as in use. */
+export function storageReferenceInsert(r: StorageReference): string {
+  return `insert into cronwarden.bound_storage_references (source, relation, path_column, key_column, live_condition) values (${ql(r.source)}, ${ql(r.relation)}::regclass, ${ql(r.pathColumn)}, ${r.keyColumn ? ql(r.keyColumn) : 'null'}, ${r.liveCondition ? ql(r.liveCondition) : 'null'})`;
 }
 
 interface StateRow {

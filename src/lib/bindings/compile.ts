@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Catalog, CatalogColumn, CatalogTable } from './catalog';
+import { Checker as BaseChecker, hashOf, inList, isTz, timeExpr, viewSql } from './checker';
 import {
   FEATURE_TITLES,
   FEATURES,
@@ -8,10 +8,16 @@ import {
   type ExportsBinding,
   type FeatureName,
   type ImportsBinding,
-  type Term,
   type UserDeletionBinding,
 } from './spec';
-import { quoteIdent as qi, quoteLiteral as ql, quoteTable as qt } from './sql-text';
+import { quoteIdent as qi, quoteLiteral as ql } from './sql-text';
+
+/** Problems of a feature name the feature and its setting under bindings.<feature>. */
+class Checker extends BaseChecker {
+  constructor(feature: FeatureName, catalog: Catalog) {
+    super(feature, `bindings.${feature}`, catalog);
+  }
+}
 
 /**
  * A binding checked against the catalog and turned into SQL: the views in schema cronwarden
@@ -42,6 +48,13 @@ export interface StorageReference {
   liveCondition: string | null;
 }
 
+/**
+ * Sources of bound_storage_references that belong to the retention policies and orphan sweeps
+ * (`policy:<name>`, `orphan-sweep:<name>:...`, applied by src/lib/policies/apply.ts): applying
+ * the bindings leaves them in place.
+ */
+export const RULE_REFERENCE_PREFIXES = ['policy:', 'orphan-sweep:'] as const;
+
 export interface UserTable {
   relation: string;
   userColumn: string;
@@ -56,150 +69,6 @@ export const FEATURE_VIEWS: Record<FeatureName, string[]> = {
   drafts: ['drafts', 'draft_organizations'],
   userDeletion: ['users'],
 };
-
-type Kind = 'key' | 'time' | 'text' | 'status' | 'number' | 'any';
-
-const TIME_TYPE = /^timestamp(\(\d\))? with(out)? time zone$/;
-const isTz = (c: CatalogColumn | undefined) => Boolean(c && /^timestamp(\(\d\))? with time zone$/.test(c.type));
-
-/** Collects problems for one feature and renders checked columns as SQL. */
-class Checker {
-  readonly problems: string[] = [];
-  readonly tables = new Set<string>();
-  constructor(
-    private readonly feature: FeatureName,
-    private readonly catalog: Catalog,
-  ) {}
-
-  private say(text: string, setting: string) {
-    this.problems.push(`${this.feature}: ${text} (set bindings.${this.feature}.${setting} in cronwarden.config.ts)`);
-  }
-
-  table(setting: string, name: string, writable = true): CatalogTable | undefined {
-    this.tables.add(name);
-    const t = this.catalog.get(name);
-    if (!t || !t.found) {
-      this.say(`table ${name} does not exist`, setting);
-      return undefined;
-    }
-    if (writable && t.kind !== 'r' && t.kind !== 'p') {
-      this.say(`${name} is not a table (kind ${t.kind}); Cronwarden changes its rows`, setting);
-      return undefined;
-    }
-    return t;
-  }
-
-  column(table: CatalogTable | undefined, setting: string, name: string, kind: Kind): CatalogColumn | undefined {
-    if (!table) return undefined;
-    const c = table.columns.get(name);
-    if (!c) {
-      this.say(`${table.name} has no column "${name}"`, setting);
-      return undefined;
-    }
-    const wrong = (need: string) => this.say(`${table.name}.${name} is ${c.type}; ${need}`, setting);
-    switch (kind) {
-      case 'time':
-        if (!TIME_TYPE.test(c.type)) return wrong('this setting needs a timestamp column'), undefined;
-        break;
-      case 'text':
-        if (c.category !== 'S') return wrong('this setting needs a text column'), undefined;
-        break;
-      case 'status':
-        if (c.category !== 'S' && c.category !== 'E') return wrong('this setting needs a text or enum column'), undefined;
-        break;
-      case 'number':
-        if (c.category !== 'N') return wrong('this setting needs a numeric column'), undefined;
-        break;
-      case 'key':
-        if (c.category === 'A' || c.type === 'json' || c.type === 'jsonb') return wrong('this setting needs a key column'), undefined;
-        break;
-      case 'any':
-        break;
-    }
-    return c;
-  }
-
-  /** A status word must be one of an enum column's labels. */
-  word(table: CatalogTable | undefined, column: CatalogColumn | undefined, setting: string, word: string): boolean {
-    if (!table || !column) return false;
-    if (column.enumLabels && !column.enumLabels.includes(word)) {
-      this.say(`'${word}' is not a value of ${table.name}.${column.name} (${column.type}: ${column.enumLabels.join(', ')})`, setting);
-      return false;
-    }
-    return true;
-  }
-
-  /** One condition term as SQL over alias t, or undefined (and a problem) when it does not fit. */
-  term(table: CatalogTable | undefined, setting: string, term: Term): string | undefined {
-    const c = this.column(table, `${setting}.column`, term.column, 'any');
-    if (!table || !c) return undefined;
-    const col = `t.${qi(c.name)}`;
-    if (term.op === 'is null' || term.op === 'is not null') return `${col} ${term.op}`;
-    if (term.op === 'is true' || term.op === 'is false') {
-      if (c.category !== 'B') return this.say(`${table.name}.${c.name} is ${c.type}; '${term.op}' needs a boolean column`, setting), undefined;
-      return `${col} ${term.op}`;
-    }
-    const list = Array.isArray(term.value) ? term.value : [term.value as string | number | boolean];
-    const literals: string[] = [];
-    for (const v of list) {
-      const lit = this.literalFor(table, c, setting, v);
-      if (lit === undefined) return undefined;
-      literals.push(lit);
-    }
-    if (term.op === 'in' || term.op === 'not in') return `${col} ${term.op} (${literals.join(', ')})`;
-    if (c.category === 'B' && term.op !== '=' && term.op !== '<>') {
-      return this.say(`'${term.op}' does not apply to the boolean ${table.name}.${c.name}`, setting), undefined;
-    }
-    return `${col} ${term.op} ${literals[0]}`;
-  }
-
-  private literalFor(table: CatalogTable, c: CatalogColumn, setting: string, v: string | number | boolean): string | undefined {
-    const bad = (need: string) => {
-      this.say(`value ${JSON.stringify(v)} does not fit ${table.name}.${c.name} (${c.type}): ${need}`, setting);
-      return undefined;
-    };
-    switch (c.category) {
-      case 'B':
-        return typeof v === 'boolean' ? ql(v) : bad('give true or false');
-      case 'N':
-        return typeof v === 'number' ? ql(v) : bad('give a number');
-      case 'D':
-        if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) return bad('give an ISO date-time such as 2026-01-31T00:00:00Z');
-        return `${ql(v)}::${c.type}`;
-      case 'E':
-        if (typeof v !== 'string' || !c.enumLabels?.includes(v)) return bad(`give one of ${c.enumLabels?.join(', ')}`);
-        return ql(v);
-      case 'U':
-        if (c.type === 'uuid' && (typeof v !== 'string' || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v))) {
-          return bad('give a UUID');
-        }
-        return typeof v === 'string' ? ql(v) : bad('give a string');
-      case 'S':
-        return typeof v === 'string' ? ql(v) : bad('give a string');
-      default:
-        return bad('conditions on this type are not supported');
-    }
-  }
-}
-
-/** A time column read as timestamptz: a column without time zone is taken as UTC. */
-function timeExpr(c: CatalogColumn | undefined, fallback = 'null::timestamptz'): string {
-  if (!c) return fallback;
-  return isTz(c) ? `t.${qi(c.name)}` : `(t.${qi(c.name)} at time zone 'UTC')`;
-}
-
-function viewSql(name: string, table: string, columns: [string, string][]): string {
-  const list = columns.map(([expr, alias]) => `       ${expr} as ${alias}`).join(',\n');
-  return `create view cronwarden.${name} as\nselect\n${list}\n  from ${qt(table)} t`;
-}
-
-function inList(words: string[]): string {
-  return words.map((w) => ql(w)).join(', ');
-}
-
-function hashOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
-}
 
 function finish(base: Omit<FeatureCompilation, 'hash'>, spec: unknown): FeatureCompilation {
   if (base.problems.length > 0) {

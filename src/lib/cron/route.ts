@@ -6,6 +6,12 @@ import { AppError, appErrorResponse, errorResponse, jsonResponse } from '../http
 import { dryRunParam, parseOrThrow, queryObject } from '../http/query';
 import { checkBearer } from './auth';
 import { runJob, type RunOutcome, type RunTrigger } from './runner';
+import type { CronwardenConfig } from '../bindings/spec';
+import type { PolicyJobInput } from '../jobs/policy';
+import { POLICY_JOB_PREFIX, policyJobName } from '../policies/compile';
+import { RuleUnavailableError } from '../policies/apply';
+import { getJob } from './registry';
+import { CRON_PATH_PREFIX } from './schedule';
 import type { JobDefinition } from './types';
 
 type Handler = (request: Request) => Promise<Response>;
@@ -67,10 +73,14 @@ export function failureResponse(err: unknown): Response {
  * The route files stay thin: `export const { GET, HEAD, ... } = cronRoute(job)` plus their
  * static `maxDuration` and `dynamic` exports.
  */
-export function cronRoute<I>(job: JobDefinition<I>): Record<'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', Handler> {
+export function cronRoute<I>(
+  jobOrResolver: JobDefinition<I> | ((request: Request) => JobDefinition<I>),
+): Record<'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', Handler> {
   const GET: Handler = async (request) => {
     try {
       checkBearer(request.headers, getApp().config.cron.secret);
+      // Resolved after the secret is checked, so an unauthorised caller learns no job names.
+      const job = typeof jobOrResolver === 'function' ? jobOrResolver(request) : jobOrResolver;
       const raw = queryObject(request);
       const { dryRun: rawDryRun, ...rest } = raw;
       const dryRun = parseOrThrow(z.object({ dryRun: dryRunParam }), rawDryRun === undefined ? {} : { dryRun: rawDryRun }).dryRun ?? false;
@@ -95,3 +105,28 @@ export function cronRoute<I>(job: JobDefinition<I>): Record<'GET' | 'HEAD' | 'PO
     errorResponse(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed here; cron routes take GET.`, {}, { allow: 'GET, HEAD' });
   return { GET, HEAD, POST: notAllowed, PUT: notAllowed, PATCH: notAllowed, DELETE: notAllowed };
 }
+
+/** The job of a request to /api/cron/policies/<name> (see policyJobOfPath), from the app's cronwarden.config.ts. */
+export function policyOfRequest(request: Request): JobDefinition<PolicyJobInput> {
+  return policyJobOfPath(getApp().cronwarden, new URL(request.url).pathname);
+}
+
+/**
+ * The job of /api/cron/policies/<name>: the policy of `cronwarden` of that name. Throws 404
+ * POLICY_NOT_FOUND when there is none, 503 POLICY_NOT_BOUND (with its one-line reasons) when its
+ * shape was refused; a policy refused by the catalog is refused by the runner (same 503).
+ */
+export function policyJobOfPath(cronwarden: CronwardenConfig, pathname: string): JobDefinition<PolicyJobInput> {
+  const name = pathname.startsWith(POLICY_PATH_PREFIX) ? pathname.slice(POLICY_PATH_PREFIX.length).replace(/\/+$/, '') : '';
+  const jobName = policyJobName(name);
+  const job = getJob(jobName, cronwarden) as JobDefinition<PolicyJobInput> | undefined;
+  if (job) return job;
+  const refusal = cronwarden.refusals.find((r) => r.kind === 'policy' && r.name === name);
+  if (refusal) throw new RuleUnavailableError(jobName, refusal.problems);
+  throw new AppError(404, 'POLICY_NOT_FOUND', `No retention policy named '${name.slice(0, 40)}' in cronwarden.config.ts.`, {
+    policies: cronwarden.policies.map((p) => p.name),
+  });
+}
+
+/** Where the policies' routes are: /api/cron/policies/<name>. */
+export const POLICY_PATH_PREFIX = `${CRON_PATH_PREFIX}${POLICY_JOB_PREFIX}`;

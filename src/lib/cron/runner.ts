@@ -64,6 +64,7 @@ interface BeginRow {
 export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, deps: JobDeps): Promise<RunOutcome> {
   // A job of a feature that is switched off or not bound is refused before it takes a lease.
   if (def.feature) requireFeature(deps.features, def.feature);
+  def.precondition?.(deps);
   const runId = randomUUID();
   const startedAt = deps.now();
   const t0 = performance.now();

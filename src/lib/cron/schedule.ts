@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import cronstrue from 'cronstrue';
-import { JOB_SCHEDULES } from '../schedules/table';
+import { scheduleTable } from '../schedules/table';
 
 export interface CronEntry {
   path: string;
@@ -15,13 +15,14 @@ export const CRON_PATH_PREFIX = '/api/cron/';
  */
 export function cronEntries(config?: { crons?: CronEntry[] }): CronEntry[] {
   if (config) return config.crons ?? [];
-  return JOB_SCHEDULES.map((s) => ({ path: `${CRON_PATH_PREFIX}${s.job}`, schedule: s.schedule }));
+  return scheduleTable().map((s) => ({ path: `${CRON_PATH_PREFIX}${s.job}`, schedule: s.schedule }));
 }
 
 export function jobNameOfPath(path: string): string | undefined {
   if (!path.startsWith(CRON_PATH_PREFIX)) return undefined;
   const name = path.slice(CRON_PATH_PREFIX.length).split('?')[0];
-  return /^[a-z0-9-]+$/.test(name) ? name : undefined;
+  // A built-in job's name, or a retention policy's `policies/<name>`.
+  return /^(?:policies\/)?[a-z0-9-]+$/.test(name) ? name : undefined;
 }
 
 export function scheduleOf(job: string): string | undefined {

@@ -4,6 +4,7 @@ import type { Bindings, FeatureName } from '../bindings/spec';
 import type { Config } from '../config';
 import type { Db } from '../db/types';
 import type { Logger } from '../logger';
+import type { RuleStates } from '../policies/apply';
 import type { Storage } from '../storage/types';
 
 export interface JobError {
@@ -43,6 +44,8 @@ export interface JobDeps {
   features: FeatureStates;
   /** The bindings (cronwarden.config.ts), for jobs that need more than the views give. */
   bindings: Bindings;
+  /** The team's own rules (policies, orphan sweeps) as checked at start, by job name. */
+  rules?: RuleStates;
 }
 
 export interface JobContext<I> extends JobDeps {
@@ -63,6 +66,8 @@ export interface JobDefinition<I = Record<string, unknown>> {
   maxDurationSeconds: number;
   /** The feature whose tables the job works on: it runs only while that feature is bound. */
   feature?: FeatureName;
+  /** Throws (an AppError, 503) when the job cannot run on this database; checked before the lease. */
+  precondition?(deps: JobDeps): void;
   run(ctx: JobContext<I>): Promise<JobResult>;
 }
 

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import type { Config } from '../config';
 import { AppError } from '../http/errors';
@@ -7,7 +5,10 @@ import { defineJob, type Budget, type JobError, type JobResult } from '../cron/t
 import type { Db } from '../db/types';
 import { q } from '../http/query';
 import type { Logger } from '../logger';
+import { archiveBatch, archiveObjectKey, ArchiveError, writeVerifiedArchive, type ArchivedBatch } from '../storage/archive';
 import type { Storage } from '../storage/types';
+
+export { ArchiveError, type ArchivedBatch };
 
 /**
  * Rows per delete call with archival off. Each call deletes a created_at range in one statement;
@@ -64,14 +65,6 @@ export interface ArchiveManifest {
   archived_at: string;
 }
 
-export interface ArchivedBatch {
-  key: string;
-  manifestKey: string;
-  rows: number;
-  sha256: string;
-  bytes: number;
-}
-
 export interface LogCleanupResult extends JobResult {
   retention_days: number;
   cutoff: string;
@@ -99,14 +92,6 @@ interface BatchRow {
 
 const toDate = (v: Date | string) => (v instanceof Date ? v : new Date(v));
 const iso = (v: Date | string | null) => (v === null ? null : toDate(v).toISOString());
-const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
-
-export class ArchiveError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ArchiveError';
-  }
-}
 
 /** Eligible rows and their estimated size, as the seed's pre-cleanup statistics. */
 export async function getCleanupStats(
@@ -146,9 +131,7 @@ export async function getCleanupStats(
  * instead of a second copy.
  */
 export function archiveKeyFor(prefix: string, firstCreatedAt: Date, ndjson: string): string {
-  const d = firstCreatedAt.toISOString();
-  const stamp = d.replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-  return `${prefix}/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/export-logs-${stamp}-${sha256(ndjson).slice(0, 16)}.ndjson.gz`;
+  return archiveObjectKey(prefix, 'export-logs', firstCreatedAt, ndjson);
 }
 
 /**
@@ -159,59 +142,19 @@ export async function archiveExportLogs(
   deps: Pick<LogCleanupDeps, 'storage' | 'config'>,
   batch: { ndjson: string; rowCount: number; firstCreatedAt: Date; lastCreatedAt: Date; retentionDays: number; archivedAt: Date; key?: string },
 ): Promise<ArchivedBatch> {
-  const { storage } = deps;
   const key = batch.key ?? archiveKeyFor(deps.config.exports.archivePrefix, batch.firstCreatedAt, batch.ndjson);
-  const manifestKey = key.replace(/\.ndjson\.gz$/, '.manifest.json');
-  const gz = gzipSync(Buffer.from(`${batch.ndjson}\n`, 'utf8'), { level: 6 });
-  const digest = sha256(gz);
-  const manifest: ArchiveManifest = {
-    format: 'ndjson+gzip',
+  return writeVerifiedArchive(deps.storage, { key, ndjson: batch.ndjson, rowCount: batch.rowCount, manifest: exportManifest(batch) });
+}
+
+/** The export log's manifest fields beside format, object, rows, sha256 and bytes (see ArchiveManifest). */
+function exportManifest(batch: { firstCreatedAt: Date; lastCreatedAt: Date; retentionDays: number; archivedAt: Date }) {
+  return {
     table: 'export_logs',
-    object: key,
-    rows: batch.rowCount,
-    sha256: digest,
-    bytes: gz.byteLength,
     first_created_at: batch.firstCreatedAt.toISOString(),
     last_created_at: batch.lastCreatedAt.toISOString(),
     retention_days: batch.retentionDays,
     archived_at: batch.archivedAt.toISOString(),
   };
-  try {
-    await storage.put(key, new Uint8Array(gz.buffer, gz.byteOffset, gz.byteLength), { contentType: 'application/gzip' });
-    await storage.put(manifestKey, JSON.stringify(manifest, null, 2), { contentType: 'application/json' });
-  } catch (err) {
-    throw new ArchiveError(`writing ${key}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-
-  let back: Uint8Array | null;
-  let manifestBack: Uint8Array | null;
-  try {
-    back = await storage.get(key);
-    manifestBack = await storage.get(manifestKey);
-  } catch (err) {
-    throw new ArchiveError(`reading back ${key}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (!back) throw new ArchiveError(`${key} is missing after writing it`);
-  if (!manifestBack) throw new ArchiveError(`${manifestKey} is missing after writing it`);
-  if (sha256(back) !== digest) throw new ArchiveError(`${key}: sha256 of the stored object does not match what was written`);
-  let lines: number;
-  try {
-    const text = gunzipSync(back).toString('utf8');
-    lines = text.split('\n').filter((l) => l.length > 0).length;
-  } catch (err) {
-    throw new ArchiveError(`${key}: stored object is not valid gzip (${(err as Error).message})`);
-  }
-  if (lines !== batch.rowCount) throw new ArchiveError(`${key}: holds ${lines} rows, expected ${batch.rowCount}`);
-  let stored: ArchiveManifest;
-  try {
-    stored = JSON.parse(Buffer.from(manifestBack).toString('utf8')) as ArchiveManifest;
-  } catch {
-    throw new ArchiveError(`${manifestKey}: stored manifest is not valid JSON`);
-  }
-  if (stored.sha256 !== digest || stored.rows !== batch.rowCount) {
-    throw new ArchiveError(`${manifestKey}: stored manifest does not match the archive`);
-  }
-  return { key, manifestKey, rows: batch.rowCount, sha256: digest, bytes: gz.byteLength };
 }
 
 /**
@@ -306,43 +249,42 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
     const count = Number(b.row_count);
     if (count === 0 && !pending) break;
     const key = pending?.object_key ?? archiveKeyFor(deps.config.exports.archivePrefix, toDate(b.first_created_at!), b.ndjson);
-    if (!pending) await db.rpc('export_log_archive_begin', { p_object_key: key, p_export_ids: b.export_ids, p_now: startedAt });
-    let archivedBatch: ArchivedBatch | null = null;
+    let outcome;
     try {
-      if (count === 0) {
-        // None of its rows is selected any more (changed, or removed by someone else): its
-        // object holds nothing this job deleted, and would repeat rows archived later.
-        const res = await deps.storage.remove([key, key.replace(/\.ndjson\.gz$/, '.manifest.json')]);
-        if (res.failed.length > 0) throw new ArchiveError(`removing ${res.failed[0].path}: ${res.failed[0].error}`);
-      } else {
-        archivedBatch = await archiveExportLogs(deps, {
-          ndjson: b.ndjson,
-          rowCount: count,
-          firstCreatedAt: toDate(b.first_created_at!),
-          lastCreatedAt: toDate(b.last_created_at!),
-          retentionDays,
-          archivedAt: startedAt,
+      outcome = await archiveBatch(
+        deps.storage,
+        {
+          begin: async (objectKey, ids) => {
+            await db.rpc('export_log_archive_begin', { p_object_key: objectKey, p_export_ids: ids, p_now: startedAt });
+          },
+          finish: async (objectKey, ids) => {
+            const [del] = await db.rpc<{ deleted_count: number }>('export_delete_logs_by_id', {
+              p_export_ids: ids,
+              p_retention_days: retentionDays,
+              p_now: startedAt,
+              p_object_key: objectKey,
+            });
+            return Number(del.deleted_count);
+          },
+        },
+        {
           key,
-        });
-      }
+          keys: count === 0 ? [] : b.export_ids,
+          ndjson: b.ndjson,
+          pending: Boolean(pending),
+          manifest: count === 0 ? {} : exportManifest({ firstCreatedAt: toDate(b.first_created_at!), lastCreatedAt: toDate(b.last_created_at!), retentionDays, archivedAt: startedAt }),
+        },
+      );
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      errors.push({ subject: 'archive', message });
-      log.error({ type: 'export_log_archive_failed', rows: count, error: message }, 'archiving export logs failed; nothing deleted');
+      if (!(err instanceof ArchiveError)) throw err;
+      errors.push({ subject: 'archive', message: err.message });
+      log.error({ type: 'export_log_archive_failed', rows: count, error: err.message }, 'archiving export logs failed; nothing deleted');
       failed = true;
       break;
     }
-    if (!archivedBatch) {
-      await db.rpc('export_delete_logs_by_id', { p_export_ids: [], p_retention_days: retentionDays, p_now: startedAt, p_object_key: key });
-      continue;
-    }
-    const [del] = await db.rpc<{ deleted_count: number }>('export_delete_logs_by_id', {
-      p_export_ids: b.export_ids,
-      p_retention_days: retentionDays,
-      p_now: startedAt,
-      p_object_key: key,
-    });
-    const n = Number(del.deleted_count);
+    const archivedBatch = outcome.archived;
+    if (!archivedBatch) continue;
+    const n = outcome.deleted;
     batches++;
     archived += count;
     deleted += n;

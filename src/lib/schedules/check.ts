@@ -1,4 +1,5 @@
 import { parseSchedulerDeclaration, SCHEDULERS, type SchedulerName } from './scheduler';
+import type { JobSchedule } from './table';
 import { checkMaxDurations, checkVercelCrons, type VercelCron } from './vercel';
 
 export interface ProjectFiles {
@@ -8,6 +9,8 @@ export interface ProjectFiles {
   vercelJson: unknown;
   /** Every route Vercel deploys with its maxDuration (the cron routes and the dispatcher). */
   routes?: { path: string; maxDurationSeconds: number }[];
+  /** The schedule table to compare with; default the app's (built-in jobs and cronwarden.config.ts's policies). */
+  table?: readonly JobSchedule[];
 }
 
 const sameCrons = (a: VercelCron[], b: VercelCron[]) =>
@@ -33,7 +36,8 @@ export function projectScheduleProblems(files: ProjectFiles): string[] {
   );
   problems.push(...checkMaxDurations(files.routes ?? [], info.vercelPlan));
   const onDisk = (files.vercelJson as { crons?: unknown } | null)?.crons;
-  if (problems.length === 0 && !(Array.isArray(onDisk) ? sameCrons(onDisk as VercelCron[], info.vercelCrons()) : info.vercelCrons().length === 0)) {
+  const wanted = info.vercelCrons(files.table);
+  if (problems.length === 0 && !(Array.isArray(onDisk) ? sameCrons(onDisk as VercelCron[], wanted) : wanted.length === 0)) {
     problems.push(`vercel.json's crons are not the schedule table's for ${scheduler}; ${fix}`);
   }
   return problems;

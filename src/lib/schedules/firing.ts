@@ -1,7 +1,7 @@
 import type { Db } from '../db/types';
 import { CRON_PATH_PREFIX, intervalMs, nextRuns, type CronEntry } from '../cron/schedule';
 import { SCHEDULERS, type SchedulerName } from './scheduler';
-import { HOBBY_DISPATCH_SCHEDULE, JOB_SCHEDULES, type JobSchedule } from './table';
+import { HOBBY_DISPATCH_SCHEDULE, scheduleTable, type JobSchedule } from './table';
 
 const DAY_MS = 86_400_000;
 
@@ -29,7 +29,7 @@ export function firesMoreThanDaily(schedule: string, from: Date = new Date(0)): 
   return intervalMs(schedule, from) < DAY_MS;
 }
 
-export function jobFirings(scheduler: SchedulerName, table: readonly JobSchedule[] = JOB_SCHEDULES): JobFiring[] {
+export function jobFirings(scheduler: SchedulerName, table: readonly JobSchedule[] = scheduleTable()): JobFiring[] {
   const info = SCHEDULERS[scheduler];
   return table.map((s) => {
     const lessOften = scheduler === 'vercel-hobby' && firesMoreThanDaily(s.schedule);
@@ -46,7 +46,7 @@ export function jobFirings(scheduler: SchedulerName, table: readonly JobSchedule
 }
 
 /** Path + effective schedule per job: what the "job stalled" alert measures against. */
-export function effectiveCronEntries(scheduler: SchedulerName, table: readonly JobSchedule[] = JOB_SCHEDULES): CronEntry[] {
+export function effectiveCronEntries(scheduler: SchedulerName, table: readonly JobSchedule[] = scheduleTable()): CronEntry[] {
   return jobFirings(scheduler, table).map((f) => ({ path: `${CRON_PATH_PREFIX}${f.job}`, schedule: f.effectiveSchedule }));
 }
 

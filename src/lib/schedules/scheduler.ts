@@ -2,6 +2,7 @@ import { z } from 'zod';
 import declaration from '../../../scheduler.json';
 import { SCHEDULER_NAMES, type Config, type SchedulerName } from '../config';
 import type { RunTrigger } from '../cron/runner';
+import type { JobSchedule } from './table';
 import { hobbyCrons, proCrons, type VercelCron, type VercelPlan } from './vercel';
 
 export { SCHEDULER_NAMES, type SchedulerName };
@@ -12,8 +13,8 @@ export interface SchedulerInfo {
   label: string;
   /** What cron_job_runs.trigger records when this scheduler fires a job. */
   trigger: RunTrigger;
-  /** The crons vercel.json must hold with this scheduler (none when something else fires). */
-  vercelCrons: () => VercelCron[];
+  /** The crons vercel.json must hold with this scheduler (none when something else fires); `table` defaults to the app's schedule table. */
+  vercelCrons: (table?: readonly JobSchedule[]) => VercelCron[];
   /** The Vercel plan vercel.json is checked against. */
   vercelPlan: VercelPlan;
 }
@@ -23,7 +24,7 @@ export const SCHEDULERS: Record<SchedulerName, SchedulerInfo> = {
     name: 'vercel-pro',
     label: 'Vercel Cron (Pro)',
     trigger: 'vercel',
-    vercelCrons: () => proCrons(),
+    vercelCrons: (table) => proCrons(table),
     vercelPlan: 'pro',
   },
   'vercel-hobby': {
@@ -46,7 +47,7 @@ export const SCHEDULERS: Record<SchedulerName, SchedulerInfo> = {
     label: 'local scheduler (npm start)',
     trigger: 'scheduler',
     // Not deployed to Vercel; the file keeps the Pro crons so that a later deployment works.
-    vercelCrons: () => proCrons(),
+    vercelCrons: (table) => proCrons(table),
     vercelPlan: 'pro',
   },
 };

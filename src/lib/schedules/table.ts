@@ -1,3 +1,7 @@
+import { getCronwardenConfig } from '../bindings/load';
+import type { CronwardenConfig } from '../bindings/spec';
+import { policyJobName } from '../policies/compile';
+
 /**
  * The one source of schedules: every job, when it runs (5-field cron, UTC) and, for a job that
  * runs more than once a day, what it means for the product when it runs only once a day (Vercel
@@ -43,6 +47,23 @@ export const JOB_SCHEDULES: readonly JobSchedule[] = [
   },
 ];
 
+/**
+ * The whole table: the built-in jobs (JOB_SCHEDULES), then one entry per retention policy of
+ * cronwarden.config.ts (`policies/<name>` at the policy's own `schedule`), in the file's order.
+ * A policy whose shape was refused has no entry. Throws BindingConfigError when the file does
+ * not parse.
+ */
+export function scheduleTable(config: Pick<CronwardenConfig, 'policies'> = getCronwardenConfig()): JobSchedule[] {
+  return [
+    ...JOB_SCHEDULES,
+    ...config.policies.map((p) => ({
+      job: policyJobName(p.name),
+      schedule: p.schedule,
+      onceADayMeans: `the retention policy ${p.name} runs once a day instead of at its own schedule`,
+    })),
+  ];
+}
+
 /** The dispatcher's route: on Vercel Hobby the only cron, running every job that is due. */
 export const DISPATCH_PATH = '/api/cron/dispatch';
 
@@ -59,11 +80,11 @@ export const DISPATCH_MAX_DURATION_SECONDS = 300;
  * The order the dispatcher runs due jobs in: the table's, with alerts-evaluate last so that it
  * evaluates the rules on the other jobs' fresh results.
  */
-export function dispatchOrder(table: readonly JobSchedule[] = JOB_SCHEDULES): JobSchedule[] {
+export function dispatchOrder(table: readonly JobSchedule[] = scheduleTable()): JobSchedule[] {
   const last = table.filter((s) => s.job === 'alerts-evaluate');
   return [...table.filter((s) => s.job !== 'alerts-evaluate'), ...last];
 }
 
-export function jobScheduleOf(job: string, table: readonly JobSchedule[] = JOB_SCHEDULES): JobSchedule | undefined {
+export function jobScheduleOf(job: string, table: readonly JobSchedule[] = scheduleTable()): JobSchedule | undefined {
   return table.find((s) => s.job === job);
 }

@@ -1,5 +1,5 @@
 import { CRON_PATH_PREFIX, nextRuns } from '../cron/schedule';
-import { DISPATCH_PATH, HOBBY_DISPATCH_SCHEDULE, JOB_SCHEDULES, type JobSchedule } from './table';
+import { DISPATCH_PATH, HOBBY_DISPATCH_SCHEDULE, scheduleTable, type JobSchedule } from './table';
 
 /**
  * vercel.json for each Vercel plan, and the check that fails before Vercel refuses a deployment.
@@ -34,8 +34,8 @@ export interface VercelCron {
 
 export const VERCEL_JSON_SCHEMA = 'https://openapi.vercel.sh/vercel.json';
 
-/** Pro: one cron per job at its own schedule (the file this repository ships). */
-export function proCrons(table: readonly JobSchedule[] = JOB_SCHEDULES): VercelCron[] {
+/** Pro: one cron per job at its own schedule, the retention policies' too (the file this repository ships). */
+export function proCrons(table: readonly JobSchedule[] = scheduleTable()): VercelCron[] {
   return table.map((s) => ({ path: `${CRON_PATH_PREFIX}${s.job}`, schedule: s.schedule }));
 }
 

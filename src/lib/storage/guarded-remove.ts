@@ -32,18 +32,13 @@ export function underArchive(path: string, archivePrefix: string): boolean {
 }
 
 /**
- * Removes stored objects only when nothing else needs them: never a path under the archive
- * prefix, never one that a live row of any bound table still references
- * (cronwarden.storage_paths_in_use; the rows named in `exclude` do not count), never an invalid
- * path. Asks the database in chunks of 1000 paths (PostgREST's max-rows). Storage errors are
- * reported per path, never thrown; database errors propagate (nothing was removed then).
+ * Which of `paths` may be removed (`removable`) and which must stay (`kept`, with the reason):
+ * never a path under the archive prefix, never one that a live row of any bound table still
+ * references (cronwarden.storage_paths_in_use; the rows named in `exclude` do not count), never
+ * an invalid path. Asks the database in chunks of 1000 paths (PostgREST's max-rows). Changes
+ * nothing: what a dry run reports; database errors propagate.
  */
-export async function removeUnreferencedObjects(
-  db: Db,
-  storage: Storage,
-  paths: string[],
-  options: GuardedRemoveOptions,
-): Promise<GuardedRemoveResult> {
+export async function checkObjects(db: Db, paths: string[], options: GuardedRemoveOptions): Promise<{ removable: string[]; kept: KeptObject[] }> {
   const kept: KeptObject[] = [];
   const candidates: string[] = [];
   for (const path of [...new Set(paths)]) {
@@ -65,8 +60,21 @@ export async function removeUnreferencedObjects(
     });
     for (const r of rows) if (!inUse.has(r.storage_path)) inUse.set(r.storage_path, r.source);
   }
-  const toRemove = candidates.filter((p) => !inUse.has(p));
   for (const [path, source] of inUse) kept.push({ path, reason: 'referenced', source });
+  return { removable: candidates.filter((p) => !inUse.has(p)), kept };
+}
+
+/**
+ * Removes stored objects only when nothing else needs them (see checkObjects). Storage errors
+ * are reported per path, never thrown; database errors propagate (nothing was removed then).
+ */
+export async function removeUnreferencedObjects(
+  db: Db,
+  storage: Storage,
+  paths: string[],
+  options: GuardedRemoveOptions,
+): Promise<GuardedRemoveResult> {
+  const { removable: toRemove, kept } = await checkObjects(db, paths, options);
   if (toRemove.length === 0) return { removed: [], failed: [], kept };
   try {
     const res = await storage.remove(toRemove);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { assertListPrefix, assertObjectPath, type RemoveResult, type Storage, type StoredObject } from './types';
+import { assertListPrefix, assertObjectPath, folderBefore, type ListOptions, type RemoveResult, type Storage, type StoredObject } from './types';
 
 const TEMP_SUFFIX = '.partial-write';
 const TEMP_FILE = /\.[0-9a-f]{12}\.partial-write$/;
@@ -87,7 +87,7 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async list(prefix = '', options: { limit?: number } = {}): Promise<StoredObject[]> {
+  async list(prefix = '', options: ListOptions = {}): Promise<StoredObject[]> {
     assertListPrefix(prefix);
     const limit = options.limit ?? Infinity;
     const found: StoredObject[] = [];
@@ -96,7 +96,7 @@ export class LocalStorage implements Storage {
     const startDir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
     if (startDir) await this.locate(startDir);
     try {
-      await this.walk(startDir, prefix, limit, found);
+      await this.walk(startDir, prefix, limit, found, options.startAfter ?? '');
     } catch (err) {
       throw this.relative(err);
     }
@@ -156,7 +156,7 @@ export class LocalStorage implements Storage {
    * Depth-first in sorted order, where a folder sorts as "name/": that makes the output
    * globally sorted by path, so we can stop as soon as `limit` objects are found.
    */
-  private async walk(relDir: string, prefix: string, limit: number, found: StoredObject[]): Promise<void> {
+  private async walk(relDir: string, prefix: string, limit: number, found: StoredObject[], after: string): Promise<void> {
     let entries: Dirent[];
     try {
       entries = await fs.readdir(relDir ? path.join(this.root, ...relDir.split('/')) : this.root, {
@@ -174,9 +174,10 @@ export class LocalStorage implements Storage {
       if (found.length >= limit) return;
       const rel = relDir ? `${relDir}/${item.name}` : item.name;
       if (item.isFolder) {
-        // Descend only where the folder and the prefix can still overlap.
-        if (`${rel}/`.startsWith(prefix) || prefix.startsWith(`${rel}/`)) await this.walk(rel, prefix, limit, found);
-      } else if (rel.startsWith(prefix)) {
+        // Descend only where the folder and the prefix can still overlap, and where some path
+        // of the folder can sort after `after`.
+        if (!folderBefore(rel, after) && (`${rel}/`.startsWith(prefix) || prefix.startsWith(`${rel}/`))) await this.walk(rel, prefix, limit, found, after);
+      } else if (rel.startsWith(prefix) && rel > after) {
         const stat = await fs.stat(path.join(this.root, ...rel.split('/'))).catch(() => null);
         if (stat?.isFile()) found.push({ path: rel, size: stat.size, updatedAt: stat.mtime });
       }

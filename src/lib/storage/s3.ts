@@ -12,6 +12,7 @@ import { describeError, httpStatusOf, withRetry, type RetryOptions } from './ret
 import {
   assertListPrefix,
   assertObjectPath,
+  type ListOptions,
   type RemoveResult,
   type Storage,
   type StoredObject,
@@ -96,7 +97,7 @@ export class S3Storage implements Storage {
     return this.headExists(path);
   }
 
-  async list(prefix = '', options: { limit?: number } = {}): Promise<StoredObject[]> {
+  async list(prefix = '', options: ListOptions = {}): Promise<StoredObject[]> {
     assertListPrefix(prefix);
     const limit = options.limit ?? Infinity;
     const found: StoredObject[] = [];
@@ -110,13 +111,16 @@ export class S3Storage implements Storage {
               Prefix: prefix || undefined,
               MaxKeys: Math.min(1000, limit - found.length),
               ContinuationToken: continuationToken,
+              StartAfter: options.startAfter || undefined,
             }),
           ),
         this.retry,
       );
       for (const obj of page.Contents ?? []) {
         // Folder markers ("a/") and keys we could not address anyway are not objects for us.
+        // (Some compatible servers ignore StartAfter: the filter keeps the contract anyway.)
         if (!obj.Key || !isObjectPath(obj.Key) || found.length >= limit) continue;
+        if (options.startAfter && obj.Key <= options.startAfter) continue;
         found.push({ path: obj.Key, size: obj.Size ?? 0, updatedAt: obj.LastModified ?? null });
       }
       continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;

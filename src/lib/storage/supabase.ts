@@ -4,6 +4,8 @@ import { describeError, httpStatusOf, withRetry, type RetryOptions } from './ret
 import {
   assertListPrefix,
   assertObjectPath,
+  folderBefore,
+  type ListOptions,
   type RemoveResult,
   type Storage,
   type StoredObject,
@@ -66,14 +68,14 @@ export class SupabaseStorage implements Storage {
     return withRetry(async () => (await this.files().exists(urlPath(path))).data, this.retry);
   }
 
-  async list(prefix = '', options: { limit?: number } = {}): Promise<StoredObject[]> {
+  async list(prefix = '', options: ListOptions = {}): Promise<StoredObject[]> {
     assertListPrefix(prefix);
     const limit = options.limit ?? Infinity;
     const found: StoredObject[] = [];
     if (limit <= 0) return found;
     // Supabase lists one folder at a time: start at the deepest folder the prefix names.
     const startFolder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-    await this.walk(startFolder, prefix, limit, found);
+    await this.walk(startFolder, prefix, limit, found, options.startAfter ?? '');
     return found;
   }
 
@@ -132,7 +134,7 @@ export class SupabaseStorage implements Storage {
    * Depth-first, each folder's entries sorted with folders as "name/", which yields paths in
    * global sorted order and lets us stop at `limit` without listing the rest of the bucket.
    */
-  private async walk(folder: string, prefix: string, limit: number, found: StoredObject[]): Promise<void> {
+  private async walk(folder: string, prefix: string, limit: number, found: StoredObject[], after: string): Promise<void> {
     const entries = (await this.listFolder(folder))
       .filter((e) => e.name !== FOLDER_PLACEHOLDER)
       .map((e) => ({ entry: e, name: e.name, isFolder: e.id === null }))
@@ -141,8 +143,9 @@ export class SupabaseStorage implements Storage {
       if (found.length >= limit) return;
       const path = folder ? `${folder}/${name}` : name;
       if (isFolder) {
-        if (`${path}/`.startsWith(prefix) || prefix.startsWith(`${path}/`)) await this.walk(path, prefix, limit, found);
-      } else if (path.startsWith(prefix)) {
+        // A folder whose every path sorts at or before `after` is not listed at all.
+        if (!folderBefore(path, after) && (`${path}/`.startsWith(prefix) || prefix.startsWith(`${path}/`))) await this.walk(path, prefix, limit, found, after);
+      } else if (path.startsWith(prefix) && path > after) {
         found.push({
           path,
           size: entry.metadata?.size ?? 0,

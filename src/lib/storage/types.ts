@@ -20,6 +20,12 @@ export interface RemoveResult {
   failed: RemoveFailure[];
 }
 
+export interface ListOptions {
+  limit?: number;
+  /** Only paths that sort after this one (byte order, as S3's StartAfter). */
+  startAfter?: string;
+}
+
 /** Object paths are relative, '/'-separated, without '..' segments. */
 export interface Storage {
   readonly driver: StorageDriver;
@@ -29,9 +35,10 @@ export interface Storage {
   exists(path: string): Promise<boolean>;
   /**
    * Objects whose path starts with `prefix` (a plain string prefix, as in S3: "exports/" or
-   * "exports/2026-"), sorted by path, at most `limit` of them.
+   * "exports/2026-"), sorted by path, at most `limit` of them, and only those whose path sorts
+   * after `startAfter` (the last path of the previous page: how a caller pages through a prefix).
    */
-  list(prefix?: string, options?: { limit?: number }): Promise<StoredObject[]>;
+  list(prefix?: string, options?: ListOptions): Promise<StoredObject[]>;
   remove(paths: string[]): Promise<RemoveResult>;
 }
 
@@ -68,4 +75,9 @@ export function assertListPrefix(prefix: string): string {
     throw new InvalidObjectPathError(prefix);
   }
   return prefix;
+}
+
+/** True when every path under `folder` sorts at or before `after` (none can follow it). */
+export function folderBefore(folder: string, after: string): boolean {
+  return after !== '' && `${folder}/` < after && !after.startsWith(`${folder}/`);
 }

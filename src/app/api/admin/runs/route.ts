@@ -8,7 +8,7 @@ export const dynamic = 'force-dynamic';
 
 const query = z
   .strictObject({
-    job: z.string().regex(/^[a-z0-9-]{1,64}$/, { message: 'must be a job name' }).optional(),
+    job: z.string().regex(/^(?:policies\/)?[a-z0-9-]{1,64}$/, { message: 'must be a job name' }).optional(),
     limit: q.int(1, 500).optional(),
     status: z.enum(RUN_STATUSES as [string, ...string[]], { message: `must be one of ${RUN_STATUSES.join(', ')}` }).optional(),
     trigger: z.string().regex(/^[a-z]{1,32}$/, { message: 'must be a trigger name' }).optional(),
