@@ -42,7 +42,7 @@ async function seedMetrics(db: SqlDb, n: number): Promise<void> {
             lateral (select (h.b / 7 % 1200)::integer as cc) x`,
     [n, FROM, stepMs],
   );
-  await settle(db, ['export_metrics']);
+  await settle(db, ['cronwarden.export_metrics']);
 }
 
 /** The figures all three methods must agree on. */
