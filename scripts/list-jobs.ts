@@ -1,5 +1,5 @@
 /**
- * The jobs: registry + vercel.json schedules.
+ * The jobs: registry + the schedule table.
  *   npx tsx scripts/list-jobs.ts              a table on a terminal, JSON otherwise
  *   npx tsx scripts/list-jobs.ts --json       JSON (one object per job)
  *   npx tsx scripts/list-jobs.ts --markdown   the README's Markdown table

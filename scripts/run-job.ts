@@ -13,6 +13,7 @@ import { loadConfig } from '../src/lib/config';
 import { openToolDb } from '../src/lib/db/tool-db';
 import { DataDirLockedError } from '../src/lib/db/pglite';
 import { getJob, jobNames } from '../src/lib/cron/registry';
+import { settlePings } from '../src/lib/cron/pings';
 import { runJob } from '../src/lib/cron/runner';
 import { parseOrThrow } from '../src/lib/http/query';
 import { AppError } from '../src/lib/http/errors';
@@ -128,7 +129,7 @@ try {
   const input = parseOrThrow(job.input, params, 'option');
   const deps = await openJobDeps(config, { log, db: await openToolDb(config.db) });
   const outcome = await runJob(job, { input, dryRun, trigger: 'script' }, deps);
-  await deps.db.close();
+  await Promise.all([deps.db.close(), settlePings()]); // a dead-man's switch ping must leave before exit
   bar?.stop();
   if (outcome.kind === 'finished') {
     if (mode === 'json') console.log(JSON.stringify({ success: outcome.status !== 'failed', result: outcome.result }, null, 2));

@@ -1,6 +1,6 @@
 /**
- * Fires each vercel.json cron at its time (UTC) against the running app, as Vercel Cron does,
- * so self-hosted installs behave the same. Started by `npm start`; `npm run scheduler` alone.
+ * Fires each job at its own schedule (UTC, the schedule table) against the running app, as
+ * Vercel Cron does on Pro, so self-hosted installs behave the same. Started by `npm start`; `npm run scheduler` alone.
  */
 import { loadConfig } from '../src/lib/config';
 import { startLocalScheduler } from '../src/lib/cron/local-scheduler';

@@ -49,6 +49,11 @@ process.env.APP_URL ||= config.appUrl;
 // Lets an oversized header reach our guard (which answers a JSON 400) instead of Node's bare 431.
 process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-http-header-size=65536`.trim();
 
+// The local scheduler fires the jobs here, whatever scheduler.json declares for deployments:
+// the admin page and /api/health say so.
+const localScheduler = process.env.SCHEDULER_ENABLED !== 'false';
+if (localScheduler) process.env.CRON_SCHEDULER ||= 'local';
+
 if (buildIsStale()) console.log('Building the app (first start or changed sources)...');
 if (!buildIfStale()) process.exit(1);
 
@@ -100,7 +105,7 @@ if (await waitHealthy(120_000)) {
 } else {
   console.error('The app did not become healthy within 120 s; see the log above. Starting the scheduler anyway.');
 }
-if (process.env.SCHEDULER_ENABLED !== 'false') {
+if (localScheduler) {
   const tsxCli = path.resolve('node_modules', 'tsx', 'dist', 'cli.mjs');
   children.push(spawn(process.execPath, [tsxCli, 'scripts/scheduler.ts'], { stdio: 'inherit' }));
 }

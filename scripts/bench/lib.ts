@@ -26,7 +26,7 @@ export type EngineName = 'pglite' | 'postgres';
 export const NOW = new Date('2026-12-01T03:00:00Z');
 export const DAY_MS = 86_400_000;
 
-/** Tables the cases fill; emptied between cases on a shared database. */
+/** Tables the cases fill; emptied between cases on a shared database (those that exist). */
 const BENCH_TABLES = [
   'public.export_logs',
   'public.courses',
@@ -122,7 +122,10 @@ export async function postgresEngine(adminUrl: string): Promise<BenchEngine> {
     await drop().catch(() => {});
     throw err;
   }
-  const empty = () => db.exec(`truncate ${BENCH_TABLES.join(', ')}`);
+  const empty = async () => {
+    const present = await db.query<{ name: string }>(`select t as name from unnest($1::text[]) t where to_regclass(t) is not null`, [BENCH_TABLES]);
+    if (present.length) await db.exec(`truncate ${present.map((r) => r.name).join(', ')}`);
+  };
   return {
     name: 'postgres',
     label: `PostgreSQL ${version} (${url.hostname}:${url.port || 5432}, database ${name})`,

@@ -16,7 +16,7 @@ export function buildIsStale(): boolean {
   const id = path.join('.next', 'BUILD_ID');
   if (!fs.existsSync(id)) return true;
   const built = fs.statSync(id).mtimeMs;
-  return ['src', 'next.config.ts', 'cronwarden.config.ts', 'package-lock.json', 'vercel.json', 'tsconfig.json'].some((p) => newestMtime(p) > built);
+  return ['src', 'next.config.ts', 'cronwarden.config.ts', 'package-lock.json', 'vercel.json', 'scheduler.json', 'tsconfig.json'].some((p) => newestMtime(p) > built);
 }
 
 function pidAlive(pid: number): boolean {

@@ -6,6 +6,7 @@ import { getConfig, type Config } from './config';
 import { openDb } from './db';
 import { PgliteDb } from './db/pglite';
 import { servePglite } from './db/pglite-socket-server';
+import { createAvailability, databaseEndpoint, watchAvailability, type DatabaseAvailability } from './db/availability';
 import type { Db } from './db/types';
 import { createLogger, type Logger } from './logger';
 import { createStorage } from './storage';
@@ -24,6 +25,9 @@ interface App {
   cronwarden: CronwardenConfig;
   log: Logger;
   storage: Storage;
+  /** Whether the database answers; the outage and the recovery are logged once each. */
+  database: DatabaseAvailability;
+  /** The database; rejects with DatabaseUnavailableError (503) while it cannot be reached. */
   db(): Promise<Db>;
   /** Each feature: switched on or off, bound or not and why (checked at open, see bindFeatures). */
   features(): Promise<FeatureStates>;
@@ -41,6 +45,7 @@ export function getApp(): App {
   const cronwarden = getCronwardenConfig();
   const log = createLogger({ level: config.logLevel, secrets: config.secrets });
   const storage = createStorage(config.storage);
+  const database = createAvailability(databaseEndpoint(config.db), log);
   let dbPromise: Promise<Db> | undefined;
   let states: FeatureStates | undefined;
   let checkedAt = 0;
@@ -65,16 +70,19 @@ export function getApp(): App {
     cronwarden,
     log,
     storage,
+    database,
     db() {
       dbPromise ??= (async () => {
         const db = await openDb(config.db, { demo: config.demoApp });
+        database.succeeded();
         // The embedded database is served to local tools (monitors, run-job) while the app holds it.
         if (db instanceof PgliteDb && config.db.driver === 'pglite') await serveToTools(db, config.db.dataDir, log);
-        await check(db);
-        return db;
+        const watched = watchAvailability(db, database);
+        await check(watched);
+        return watched;
       })().catch((err) => {
         dbPromise = undefined; // let the next request try again
-        throw err;
+        throw database.failed(err);
       });
       return dbPromise;
     },

@@ -17,6 +17,24 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
+/**
+ * A secret or token: unset when empty. Leading or trailing whitespace is refused with the
+ * variable's name rather than trimmed: HTTP strips it from header values, so such a secret could
+ * never match what a caller sends, and trimming would hide a copy-paste accident.
+ */
+const secret = (minLength: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? undefined : v))
+    .pipe(
+      z
+        .string()
+        .refine((v) => v === v.trim(), { message: 'has leading or trailing whitespace (spaces, tabs or a newline); remove it' })
+        .refine((v) => v.length >= minLength, { message: `must be at least ${minLength} characters` })
+        .optional(),
+    );
+
 const optionalUrl = z
   .string()
   .optional()
@@ -41,6 +59,10 @@ const intIn = (fallback: number, min: number, max: number) =>
         .max(max, { message: `must be at most ${max}` }),
     );
 
+/** Who fires the jobs (README: Which scheduler?). Unset CRON_SCHEDULER: what scheduler.json declares. */
+export const SCHEDULER_NAMES = ['vercel-pro', 'vercel-hobby', 'supabase-cron', 'local'] as const;
+export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).optional().default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
@@ -52,10 +74,19 @@ const envSchema = z.object({
     .transform((v) => (v === undefined || v.trim() === '' ? '127.0.0.1' : v.trim()))
     .pipe(z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, { message: 'must be a host name or IP address such as 127.0.0.1 or 0.0.0.0' })),
   APP_URL: optionalUrl,
+  /**
+   * Reverse proxies in front of the app that append the client's address to X-Forwarded-For
+   * (nginx, a load balancer). 0: the socket's address is the client's, and X-Forwarded-For is
+   * whatever the client wrote.
+   */
+  TRUST_PROXY_HOPS: intIn(0, 0, 10),
+  /** Set to 1 by the Vercel platform itself: the client address comes from the platform. */
+  VERCEL: optionalString,
 
-  CRON_SECRET: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
+  CRON_SECRET: secret(16),
   CRON_ENABLED: optionalString,
-  MAINTENANCE_CRON_SECRET: optionalString,
+  MAINTENANCE_CRON_SECRET: secret(1),
+  CRON_SCHEDULER: optionalString.pipe(z.enum(SCHEDULER_NAMES, { message: `must be one of ${SCHEDULER_NAMES.join(', ')}` }).optional()),
 
   // Blank counts as unset (as in scripts/lib/env.ts): '' resolved to the project folder itself.
   DATA_DIR: z
@@ -70,7 +101,7 @@ const envSchema = z.object({
   ),
   DATABASE_POOL_MAX: intIn(5, 1, 100),
   SUPABASE_URL: optionalUrl,
-  SUPABASE_SERVICE_ROLE_KEY: optionalString,
+  SUPABASE_SERVICE_ROLE_KEY: secret(1),
   // The demo app's tables and rows. Unset: on the embedded database only, never on a server
   // unless asked. SEED_DEMO_DATA=true|false is the older spelling of DEMO_APP=data|off.
   DEMO_APP: z.enum(['off', 'tables', 'data', ''], { message: 'must be off, tables or data' }).optional(),
@@ -80,8 +111,8 @@ const envSchema = z.object({
   STORAGE_BUCKET: z.string().optional().default('exports'),
   S3_ENDPOINT: optionalUrl,
   S3_REGION: z.string().optional().default('us-east-1'),
-  S3_ACCESS_KEY_ID: optionalString,
-  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_ACCESS_KEY_ID: secret(1),
+  S3_SECRET_ACCESS_KEY: secret(1),
   S3_FORCE_PATH_STYLE: bool(false),
 
   RUN_HISTORY_DAYS: intIn(90, 1, 3650),
@@ -90,9 +121,9 @@ const envSchema = z.object({
   DELETION_AUDIT_RETENTION_DAYS: intIn(365, 1, 3650),
 
   // Admin page and admin API
-  ADMIN_PASSWORD: optionalString.pipe(z.string().min(8, { message: 'must be at least 8 characters' }).optional()),
-  ADMIN_API_TOKEN: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
-  SESSION_SECRET: optionalString.pipe(z.string().min(32, { message: 'must be at least 32 characters' }).optional()),
+  ADMIN_PASSWORD: secret(8),
+  ADMIN_API_TOKEN: secret(16),
+  SESSION_SECRET: secret(32),
 
   // Alerting
   ALERT_REPEAT_MINUTES: intIn(240, 1, 10_080),
@@ -113,7 +144,7 @@ const envSchema = z.object({
   ),
   ALERT_EMAIL_FROM: optionalString.pipe(z.email({ message: 'must be an e-mail address' }).optional()),
   ALERT_EMAIL_TO: optionalString,
-  METRICS_TOKEN: optionalString.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
+  METRICS_TOKEN: secret(16),
 
   // Features
   REDIS_URL: optionalString.pipe(
@@ -174,11 +205,15 @@ export interface Config {
   host: string;
   appUrl: string;
   dataDir: string;
+  /** How to tell the client's address (rate limits, logs): see src/lib/http/client-address.ts. */
+  clientAddress: { trustProxyHops: number; vercel: boolean };
   cron: {
     secret?: string;
     /** The seed's maintenance route answers 503 unless this is exactly "true". */
     enabled: boolean;
     maintenanceSecret?: string;
+    /** Overrides scheduler.json's declaration at run time (`npm start` sets local). */
+    scheduler?: SchedulerName;
   };
   db: DbSettings;
   /** The demo app: off (a team's database), tables (empty), data (tables and demo rows). */
@@ -197,6 +232,11 @@ export interface Config {
     email?: { smtpUrl: string; from: string; to: string[] };
   };
   metricsToken?: string;
+  /**
+   * Dead-man's switch: job name -> ping URL, from `PING_URL_<JOB>` (`PING_URL_DRAFT_CLEANUP`
+   * for draft-cleanup). Healthchecks.io style: `<url>/start`, `<url>`, `<url>/fail`.
+   */
+  pings: Record<string, string>;
   redisUrl?: string;
   reportsDir: string;
   exports: {
@@ -278,6 +318,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     }
     email = { smtpUrl: e.SMTP_URL ?? '', from: e.ALERT_EMAIL_FROM ?? 'cronwarden@localhost', to };
   }
+  const pings = pingUrls(source, problems);
   const reportsDir = path.resolve(e.REPORTS_DIR);
   if (/^\/(etc|usr|bin|sbin|boot|proc|sys|dev|var\/log)(\/|$)/.test(reportsDir)) {
     problems.push(`REPORTS_DIR: refusing a system path (${reportsDir}); use a folder of the project such as ./reports`);
@@ -298,6 +339,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     e.SMTP_URL ? passwordOf(e.SMTP_URL) : undefined,
     e.REDIS_URL ? passwordOf(e.REDIS_URL) : undefined,
     e.SLACK_WEBHOOK_URL ? new URL(e.SLACK_WEBHOOK_URL).pathname.split('/').pop() : undefined,
+    ...Object.values(pings).flatMap(pingUrlSecrets),
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
 
   return {
@@ -307,7 +349,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     host: e.HOST,
     appUrl: e.APP_URL ?? `http://${localUrlHost(e.HOST)}:${e.PORT}`,
     dataDir,
-    cron: { secret: e.CRON_SECRET, enabled: e.CRON_ENABLED === 'true', maintenanceSecret: e.MAINTENANCE_CRON_SECRET },
+    clientAddress: { trustProxyHops: e.TRUST_PROXY_HOPS, vercel: e.VERCEL === '1' },
+    cron: { secret: e.CRON_SECRET, enabled: e.CRON_ENABLED === 'true', maintenanceSecret: e.MAINTENANCE_CRON_SECRET, scheduler: e.CRON_SCHEDULER },
     db,
     demoApp: demoAppOf(e.DEMO_APP, e.SEED_DEMO_DATA, db.driver),
     storage,
@@ -329,6 +372,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       email,
     },
     metricsToken: e.METRICS_TOKEN,
+    pings,
     redisUrl: e.REDIS_URL,
     reportsDir,
     exports: {
@@ -353,6 +397,33 @@ function demoAppOf(demo: string | undefined, legacy: string | undefined, driver:
 function localUrlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '[::]') return '127.0.0.1';
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+const PING_URL_PREFIX = 'PING_URL_';
+
+/** `PING_URL_<JOB>` variables (not in the schema: one per job, named after it). */
+function pingUrls(source: Record<string, string | undefined>, problems: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, raw] of Object.entries(source)) {
+    if (!key.startsWith(PING_URL_PREFIX) || raw === undefined || raw.trim() === '') continue;
+    const suffix = key.slice(PING_URL_PREFIX.length);
+    if (!/^[A-Z0-9]+(_[A-Z0-9]+)*$/.test(suffix)) {
+      problems.push(`${key}: name the job in capitals with underscores, e.g. PING_URL_DRAFT_CLEANUP`);
+      continue;
+    }
+    // The message never repeats the value: a ping URL is a secret.
+    if (!optionalHttpUrl.safeParse(raw.trim()).success) {
+      problems.push(`${key}: must be an http:// or https:// URL such as https://hc-ping.com/<uuid>`);
+      continue;
+    }
+    out[suffix.toLowerCase().replace(/_/g, '-')] = raw.trim();
+  }
+  return out;
+}
+
+/** Anyone holding a ping URL can ping it: the whole URL, and its long path parts (uuids, keys). */
+function pingUrlSecrets(url: string): string[] {
+  return [url, ...new URL(url).pathname.split('/').filter((part) => part.length >= 16)];
 }
 
 function passwordOf(url: string): string | undefined {

@@ -175,4 +175,4 @@ create table if not exists user_preferences (
 -- for the same trigger on your own users table).
 drop trigger if exists users_record_deletion on users;
 create trigger users_record_deletion after delete on users
-  for each row execute function cronwarden.users_record_deletion();
+  for each row execute function cronwarden.users_record_deletion('id', 'type', 'created_at');

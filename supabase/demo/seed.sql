@@ -172,13 +172,14 @@ select md5('cronwarden-demo-course-' || n)::uuid,
  where exists (select 1 from organizations o where o.id = '0d5a0000-0000-4000-8000-000000000001')
 on conflict (id) do nothing;
 
--- --- User deletion (supabase/migrations/20261123000600_user_deletion.sql) ---
+-- --- User deletion (supabase/migrations/20261201000800_user_deletion.sql) ---
 -- Twelve users (2 admins, 6 members, 4 guests) with dispatches, addresses, uploads, sessions and
--- preferences, for DELETE /api/users/[userId]; and four weeks of past deletion attempts in the
--- audit trail: about six a weekday and fewer at weekends, busiest at 14:00 UTC, about 8 % failed
--- (not_found, conflict, timeout, db_error) and a few slow ones, for the monitors and reports. Ids are
--- md5-derived, so a re-run adds nothing, and a demo user deleted through the endpoint (it has a
--- deleted_users row) is not created again.
+-- preferences, for DELETE /api/users/[userId], and the six members whose exports are above (a
+-- deleted user leaves no export log behind); and four weeks of past deletion attempts in the
+-- audit trail (cronwarden.audit_logs): about six a weekday and fewer at weekends, busiest at 14:00
+-- UTC, about 8 % failed (not_found, conflict, timeout, db_error) and a few slow ones, for the
+-- monitors and reports. Ids are md5-derived, so a re-run adds nothing, and a demo user deleted
+-- through the endpoint (it has a cronwarden.deleted_users row) is not created again.
 insert into users (id, email, type, created_at)
 select md5('cronwarden-demo-person-' || n)::uuid,
        'demo.person' || n || '@example.com',
@@ -186,6 +187,15 @@ select md5('cronwarden-demo-person-' || n)::uuid,
        now() - make_interval(days => 40 + n * 3)
   from generate_series(1, 12) as n
  where not exists (select 1 from cronwarden.deleted_users d where d.user_id = md5('cronwarden-demo-person-' || n)::uuid::text)
+on conflict do nothing;
+
+insert into users (id, email, type, created_at)
+select md5('cronwarden-demo-export-user-' || n)::uuid,
+       'demo.exporter' || n || '@example.com',
+       'member',
+       now() - make_interval(days => 90 + n)
+  from generate_series(0, 5) as n
+ where not exists (select 1 from cronwarden.deleted_users d where d.user_id = md5('cronwarden-demo-export-user-' || n)::uuid::text)
 on conflict do nothing;
 
 insert into dispatches (id, user_id, status, created_at)

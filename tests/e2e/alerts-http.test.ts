@@ -43,7 +43,7 @@ describe('alerting over HTTP (next start)', () => {
     const bad = await post(JSON.stringify({ rule_id: 'jobs.stalled', minutes: 0, reason: 'x' }));
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.message).toContain("'minutes'");
-    expect((await post('x'.repeat(17 * 1024))).status).toBe(413);
+    expect((await post('x'.repeat(9 * 1024))).status).toBe(413);
     expect((await post('rule_id=jobs.stalled', 'text/plain')).status).toBe(415);
     expect((await fetch(`${app.url}/api/admin/alerts/silences`, { method: 'POST', body: '{}' })).status).toBe(401);
 
@@ -71,6 +71,6 @@ describe('alerting over HTTP (next start)', () => {
     const text = await res.text();
     expect(text).toMatch(/^cronwarden_job_runs_total\{job="alerts-evaluate",status="succeeded"\} 1$/m);
     expect(text).toMatch(/^cronwarden_alerts_open\{severity="CRITICAL"\} \d+$/m);
-    expect(text).toMatch(/^cronwarden_gauge_errors 0$/m);
+    expect(text).toMatch(/^cronwarden_metrics_collectors_failed 0$/m);
   });
 });

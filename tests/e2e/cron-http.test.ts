@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JOB_SCHEDULES } from '../../src/lib/schedules/table';
 import { startApp, TEST_CRON_SECRET, type RunningApp } from '../support/app-server';
 
 const ROUTE = '/api/cron/run-history-prune';
+const DISPATCH = '/api/cron/dispatch';
 
 describe('cron routes over real HTTP (next start)', () => {
   let app: RunningApp;
@@ -16,13 +18,62 @@ describe('cron routes over real HTTP (next start)', () => {
     fetch(app.url + path, { method, headers });
   const auth = { authorization: `Bearer ${TEST_CRON_SECRET}` };
 
-  it('/api/health says up, database ok, migrations current, each feature bound, and nothing more', async () => {
+  it('/api/health says up, database ok, migrations current, each feature bound, who is told, which scheduler fires each job', async () => {
     const res = await get('/api/health');
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.checks).toEqual({ app: 'ok', database: 'ok', migrations: 'ok' });
-    expect(Object.keys(body).sort()).toEqual(['checks', 'features', 'status', 'timestamp']);
+    expect(Object.keys(body).sort()).toEqual(['alert_channels', 'checks', 'features', 'metrics', 'schedules', 'status', 'timestamp', 'warnings']);
     for (const f of ['exports', 'imports', 'drafts', 'userDeletion']) expect(body.features[f]).toEqual({ enabled: true, bound: true, problems: [] });
+    // The embedded default with no channel and no METRICS_TOKEN: both said in words.
+    expect(body).toMatchObject({ alert_channels: [], metrics: 'open' });
+    expect(body.warnings).toHaveLength(2);
+    expect(body.schedules).toMatchObject({ scheduler: 'vercel-pro', fired_by: 'Vercel Cron (Pro)' });
+    expect(body.schedules.jobs.map((j: { job: string }) => j.job).sort()).toEqual(JOB_SCHEDULES.map((s) => s.job).sort());
+    expect(body.schedules.jobs.find((j: { job: string }) => j.job === 'alerts-evaluate')).toMatchObject({
+      schedule: '*/5 * * * *',
+      effective_schedule: '*/5 * * * *',
+      less_often: false,
+      last_fired_at: null,
+    });
+  });
+
+  it('/api/health shows when Vercel Cron last fired a job', async () => {
+    const res = await get('/api/cron/storage-cleanup-retry', { ...auth, 'user-agent': 'vercel-cron/1.0' });
+    expect(res.status).toBe(200);
+    const fired = (await res.json()).result.timestamp as string;
+    const body = await (await get('/api/health')).json();
+    const job = body.schedules.jobs.find((j: { job: string }) => j.job === 'storage-cleanup-retry');
+    expect(new Date(job.last_fired_at).getTime()).toBeLessThanOrEqual(new Date(fired).getTime());
+    expect(Date.now() - new Date(job.last_fired_at).getTime()).toBeLessThan(10 * 60_000);
+  });
+
+  it('/api/cron/dispatch runs each due job once, alerts-evaluate last, and a second call only what fell due since', async () => {
+    expect((await get(DISPATCH)).status).toBe(401);
+    expect((await get(DISPATCH, auth, 'POST')).status).toBe(405);
+    const bad = await get(`${DISPATCH}?force=1`, auth);
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.message).toContain('force');
+
+    const before = Date.now();
+    const first = await (await get(DISPATCH, auth)).json();
+    expect(first.success).toBe(true);
+    const jobs = first.result.jobs as { job: string; action: string; status?: string; run_id?: string; due_since: string | null }[];
+    expect(jobs.map((j) => j.job).sort()).toEqual(JOB_SCHEDULES.map((s) => s.job).sort());
+    expect(jobs.at(-1)!.job).toBe('alerts-evaluate');
+    // Earlier tests ran run-history-prune and storage-cleanup-retry (not due again until their
+    // next time); every other job never ran, so it is due.
+    for (const j of jobs) {
+      if (j.job === 'run-history-prune' || j.job === 'storage-cleanup-retry') continue;
+      expect(j, j.job).toMatchObject({ action: 'ran', status: 'succeeded', due_since: null });
+      expect(j.run_id).toMatch(/^[0-9a-f-]{36}$/);
+    }
+
+    const second = await (await get(DISPATCH, auth)).json();
+    for (const j of second.result.jobs as { job: string; action: string; due_since: string | null }[]) {
+      // Only a job whose next time came after it ran in the first dispatch may run again.
+      if (j.action !== 'not_due') expect(new Date(j.due_since!).getTime(), j.job).toBeGreaterThanOrEqual(before);
+    }
   });
 
   it('runs the job with the right secret and answers the seed shape', async () => {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,12 +12,12 @@ const DOOMED = '5a000000-0000-4000-8000-000000000001';
 const KEPT = '5b000000-0000-4000-8000-000000000002';
 const UNKNOWN = '5c000000-0000-4000-8000-000000000003';
 
-/** DATA_DIR with a migrated embedded database and local storage holding the users' uploads. */
+/** DATA_DIR with a migrated embedded database (the demo app's tables: the app binds them at start) and local storage holding the users' uploads. */
 async function prepareDataDir(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-users-http-'));
   const db = await PgliteDb.open(path.join(dir, 'pglite'));
   try {
-    await migrate(db);
+    await migrate(db, { demo: 'tables' });
     await db.query(`insert into users (id, email, type) values ($1, 'doomed@example.com', 'guest'), ($2, 'kept@example.com', 'member')`, [DOOMED, KEPT]);
     for (const [user, n] of [
       [DOOMED, 2],
@@ -36,6 +36,16 @@ async function prepareDataDir(): Promise<string> {
     await db.close();
   }
   return dir;
+}
+
+function runAsync(cmd: string, args: string[], options: { env: NodeJS.ProcessEnv; timeout: number }): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout }));
+  });
 }
 
 describe('DELETE /api/users/[userId] over real HTTP (next start)', () => {
@@ -65,10 +75,10 @@ describe('DELETE /api/users/[userId] over real HTTP (next start)', () => {
     expect(fs.existsSync(path.join(dataDir, 'storage', 'uploads', DOOMED, 'doc-0.pdf'))).toBe(true);
   });
 
-  it('answers 400 for a malformed id or a query parameter, 404 for an unknown user', async () => {
+  it('answers 400 for an id that cannot be a value of the users id type or a query parameter, 404 for an unknown user', async () => {
     const bad = await call('DELETE', '/api/users/not-a-uuid', auth);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe('INVALID_USER_ID');
+    expect((await bad.json()).error).toMatchObject({ code: 'INVALID_USER_ID', id_type: 'uuid' });
     const param = await call('DELETE', `/api/users/${DOOMED}?force=1`, auth);
     expect(param.status).toBe(400);
     expect((await param.json()).error.code).toBe('UNKNOWN_PARAMETER');
@@ -87,8 +97,8 @@ describe('DELETE /api/users/[userId] over real HTTP (next start)', () => {
       result: {
         user_id: DOOMED,
         user_type: 'guest',
-        deleted: { dispatches: 1, addresses: 1, file_uploads: 2, sessions: 0, preferences: 0 },
-        storage: { objects: 2, removed: 2, failed: 0, queued: 0 },
+        deleted: { dispatches: 1, addresses: 1, file_uploads: 2, sessions: 0, preferences: 0, export_logs: 0 },
+        storage: { objects: 2, removed: 2, kept: 0, failed: 0, queued: 0 },
         audit_id: expect.any(String),
         duration_ms: expect.any(Number),
       },
@@ -111,20 +121,30 @@ describe('DELETE /api/users/[userId] over real HTTP (next start)', () => {
     expect((await res.json()).error.code).toBe('METHOD_NOT_ALLOWED');
   });
 
-  it('the admin stats endpoint counts every audited attempt', async () => {
+  it('the admin stats endpoint counts every audited attempt, and a 404 is not a failed deletion', async () => {
     expect((await call('GET', '/api/admin/users/deletion-stats')).status).toBe(401);
     const res = await call('GET', '/api/admin/users/deletion-stats?minutes=60&hours=3', auth);
     expect(res.status).toBe(200);
     const { result } = await res.json();
     // Audited: the unknown user (404), the deletion (200), the repeat (404). Refused requests are not attempts.
-    expect(result.stats).toMatchObject({ total_deletions: 3, successful_deletions: 1, failed_deletions: 2, error_rate_percent: 66.67, not_found: 2, timeouts: 0 });
+    expect(result.stats).toMatchObject({
+      total_attempts: 3,
+      total_deletions: 1,
+      successful_deletions: 1,
+      failed_deletions: 0,
+      error_rate_percent: 0,
+      not_found: 2,
+      timeouts: 0,
+    });
     expect(result.error_rate_series).toHaveLength(3);
-    expect(result.error_rate_series.at(-1)).toMatchObject({ total: 3, failed: 2, error_rate_percent: 66.67 });
+    expect(result.error_rate_series.at(-1)).toMatchObject({ total: 1, failed: 0, error_rate_percent: 0, not_found: 2 });
     expect((await call('GET', '/api/admin/users/deletion-stats?minutes=0', auth)).status).toBe(400);
   });
 
   it('monitor:immediate reads the same figures through the app when APP_URL and ADMIN_API_TOKEN are set', async () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/monitor/immediate.ts'], {
+    // Spawned without blocking this process: a blocked event loop misses the app closing an
+    // idle kept-alive connection, and the next request on it fails ("other side closed").
+    const r = await runAsync(process.execPath, ['--import', 'tsx', 'scripts/monitor/immediate.ts'], {
       env: {
         NODE_ENV: 'production',
         PATH: process.env.PATH,
@@ -137,13 +157,12 @@ describe('DELETE /api/users/[userId] over real HTTP (next start)', () => {
         CHECK_INTERVAL: '1',
         MONITORING_DURATION: '1',
       },
-      encoding: 'utf8',
       timeout: 60_000,
     });
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const check = lines.find((l) => l.type === 'user_deletion_monitor_check');
-    expect(check.deletion_metrics).toMatchObject({ total_deletions: 3, failed_deletions: 2, error_rate_percent: 66.67 });
+    expect(check.deletion_metrics).toMatchObject({ total_deletions: 1, failed_deletions: 0, error_rate_percent: 0 });
     expect(check.application_metrics).toMatchObject({ health_status: 'healthy', http_status: 200 });
     const report = JSON.parse(fs.readFileSync(lines.at(-1).report_file, 'utf8'));
     expect(report.monitoring.data_source).toBe(`http (${app.url})`);
@@ -171,5 +190,27 @@ describe('DELETE /api/users/[userId] without ADMIN_API_TOKEN on the server', () 
     const body = await res.json();
     expect(body.error.code).toBe('SERVER_MISCONFIGURED');
     expect(body.error.message).toContain('ADMIN_API_TOKEN');
+  });
+});
+
+describe('DELETE /api/users/[userId] on a database without a users table', () => {
+  let app: RunningApp;
+  beforeAll(async () => {
+    app = await startApp({ ADMIN_API_TOKEN: TOKEN });
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  it('answers 503 FEATURE_NOT_BOUND naming the table and the setting, and so does the retry job', async () => {
+    const res = await fetch(`${app.url}/api/users/${KEPT}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.error.code).toBe('FEATURE_NOT_BOUND');
+    expect(body.error.message).toContain('public.users');
+    expect(body.error.message).toContain('bindings.userDeletion.users.table');
+    const job = await fetch(`${app.url}/api/cron/storage-cleanup-retry`, { headers: { authorization: `Bearer ${TEST_CRON_SECRET}` } });
+    expect(job.status).toBe(503);
+    expect((await job.json()).error.code).toBe('FEATURE_NOT_BOUND');
   });
 });

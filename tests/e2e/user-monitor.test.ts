@@ -4,6 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindFeatures } from '../../src/lib/bindings/apply';
+import { demoBindings } from '../../src/lib/bindings/spec';
 import { migrate } from '../../src/lib/db/migrator';
 import { PgliteDb } from '../../src/lib/db/pglite';
 
@@ -22,12 +24,13 @@ async function closedPort(): Promise<number> {
   });
 }
 
-/** A migrated embedded database in DATA_DIR with deletion attempts from the last minutes. */
+/** A migrated embedded database in DATA_DIR (the demo app's tables, bound) with deletion attempts from the last minutes. */
 async function prepareDataDir(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-monitor-'));
   const db = await PgliteDb.open(path.join(dir, 'pglite'));
   try {
-    await migrate(db);
+    await migrate(db, { demo: 'tables' });
+    await bindFeatures(db, demoBindings());
     const at = new Date(Date.now() - 10 * 60_000);
     for (const [status, errorType, duration] of [
       ['success', null, 100],
@@ -36,7 +39,7 @@ async function prepareDataDir(): Promise<string> {
       ['failure', 'timeout', 6000],
     ] as const) {
       await db.query(
-        `insert into audit_logs (action, actor, target_type, target_id, status, error_type, duration_ms, details, created_at)
+        `insert into cronwarden.audit_logs (action, actor, target_type, target_id, status, error_type, duration_ms, details, created_at)
          values ('USER_DELETION', 'e2e', 'user', gen_random_uuid()::text, $1, $2, $3, '{"user_type":"member","deleted":{}}', $4)`,
         [status, errorType, duration, at],
       );

@@ -38,7 +38,7 @@ async function insertRun(
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 describeEngines('admin jobs overview', (engine) => {
-  it('joins the registry, vercel.json schedules and the run history, with plain JSON values', async () => {
+  it('joins the registry, the schedule table and the run history, with plain JSON values', async () => {
     const db = await engine.fresh();
     await insertRun(db, { id: id(1), status: 'succeeded', started: '2026-11-21T04:30:00Z', duration: 120, rows: 4, result: { errors: [], deleted_count: 4 } });
     await insertRun(db, { id: id(2), status: 'failed', started: '2026-11-22T04:30:00Z', duration: 900, error: 'boom' });
@@ -56,6 +56,8 @@ describeEngines('admin jobs overview', (engine) => {
       schedule,
       schedule_text: describeSchedule(schedule),
       next_run_at: nextRuns(schedule, 1, NOW)[0].toISOString(),
+      // scheduler.json declares Vercel Pro; these runs came from the local scheduler.
+      fired_by: { scheduler: 'vercel-pro', label: 'Vercel Cron (Pro)', less_often: false, last_fired_at: null },
       running: false,
       // 24 h before NOW: the 04:30 runs of today (succeeded and skipped); yesterday's failure is older.
       runs_24h: 1,
@@ -76,6 +78,22 @@ describeEngines('admin jobs overview', (engine) => {
     expect(never).toMatchObject({ last_run: null, runs_24h: 0, failures_24h: 0, last_success_at: null, open_alerts: 0 });
     // Without alert state the count is unknown, not zero.
     expect((await jobsOverview(db, NOW)).every((j) => j.open_alerts === null)).toBe(true);
+  });
+
+  it('names the scheduler that fires each job, when it last did, and its next firing', async () => {
+    const db = await engine.fresh();
+    // insertRun records trigger 'scheduler' (the local scheduler); the newest is a skipped overlap.
+    await insertRun(db, { id: id(1), status: 'succeeded', started: '2026-11-22T04:30:00Z' });
+    await insertRun(db, { id: id(2), status: 'skipped', started: '2026-11-23T04:30:00Z' });
+    const local = (await jobsOverview(db, NOW, undefined, 'local')).find((j) => j.name === JOB)!;
+    expect(local.fired_by).toEqual({ scheduler: 'local', label: 'local scheduler (npm start)', less_often: false, last_fired_at: '2026-11-23T04:30:00.000Z' });
+    const hobby = await jobsOverview(db, NOW, undefined, 'vercel-hobby');
+    expect(hobby.find((j) => j.name === JOB)!.fired_by).toMatchObject({ scheduler: 'vercel-hobby', less_often: false, last_fired_at: null });
+    // The 5-minute alert evaluation runs at the next daily dispatch on Hobby.
+    expect(hobby.find((j) => j.name === 'alerts-evaluate')).toMatchObject({
+      fired_by: { less_often: true },
+      next_run_at: '2026-11-24T05:00:00.000Z',
+    });
   });
 
   it('lists runs newest first and reads one run with its result and error', async () => {

@@ -60,7 +60,8 @@ describeEngines('admin alert endpoints', (engine) => {
       ['not JSON', post('{rule_id:'), 400, 'INVALID_JSON'],
       ['form body', post('rule_id=x', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
       ['query string', post(JSON.stringify(valid), {}, `${URL_}?force=1`), 400, 'UNKNOWN_PARAMETER'],
-      ['17 KB body', post(JSON.stringify({ ...valid, reason: 'r'.repeat(MAX_ADMIN_BODY_BYTES) })), 413, 'BODY_TOO_LARGE'],
+      ['body over the 8 KB cap', post(JSON.stringify({ ...valid, reason: 'r'.repeat(MAX_ADMIN_BODY_BYTES) })), 413, 'BODY_TOO_LARGE'],
+      ['a cookie from another site', post(JSON.stringify(valid), { cookie: 'cw_admin=x', origin: 'https://evil.example' }), 403, 'CROSS_SITE_REQUEST'],
     ];
     for (const [what, request, status, code, field] of refused) {
       const r = await POST(request);

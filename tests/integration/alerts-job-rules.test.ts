@@ -102,6 +102,23 @@ describeEngines('job alert rules', (engine) => {
     expect(s2.changes.filter((x) => x.transition === 'resolved').map((x) => x.subject)).toEqual(['hourly-a']);
   });
 
+  it('jobs.stalled by default follows the active scheduler: on Vercel Hobby an hourly job runs once a day', async () => {
+    const db = await engine.fresh();
+    const stalled = rule(createJobRules(), 'jobs.stalled');
+    // The hourly draft cleanup last succeeded at the previous daily dispatch, 7 hours ago.
+    await insertRun(db, { job: 'draft-cleanup', status: 'succeeded', started: '2026-11-20T05:00:00Z', finished: '2026-11-20T05:01:00Z' });
+    const observe = async (env: Record<string, string>) => {
+      const { log } = captureLogs();
+      return byJob(await stalled.observe({ db, config: testConfig(env), log, now: NOW, dryRun: false }))['draft-cleanup'];
+    };
+    const pro = await observe({ CRON_SCHEDULER: 'vercel-pro' });
+    expect(pro.details).toMatchObject({ schedule: '0 * * * *', interval_minutes: 60 });
+    expect(pro.value).toBeGreaterThan(3); // stalled on Pro
+    const hobby = await observe({ CRON_SCHEDULER: 'vercel-hobby' });
+    expect(hobby.details).toMatchObject({ schedule: '0 5 * * *', interval_minutes: 24 * 60 });
+    expect(hobby.value).toBeCloseTo((7 * 60 - 1) / (24 * 60), 9); // well within a day
+  });
+
   it('jobs.failing: 3 consecutive failed runs, skipped, running and dry runs ignored', async () => {
     const db = await engine.fresh();
     const failing = rule(createJobRules({ crons: () => [] }), 'jobs.failing');

@@ -54,7 +54,7 @@ describeEngines('draft-cleanup job', (engine) => {
     });
     expect(await ids(db)).toEqual([...f.keep].sort());
     const [rec] = await db.query<{ status: string; rows_affected: string | number; result: { deleted_count: number } }>(
-      `select status, rows_affected, result from cron_job_runs where id = $1`,
+      `select status, rows_affected, result from cronwarden.cron_job_runs where id = $1`,
       [runId],
     );
     expect(rec.status).toBe('succeeded');
@@ -107,6 +107,52 @@ describeEngines('draft-cleanup job', (engine) => {
     expect((await ids(db)).length).toBe(2);
   });
 
+  it('more drafts created at one instant than a batch holds: batches stay within their size and take them all', async () => {
+    const db = await engine.fresh();
+    const org = await insertOrg(db, 'Org');
+    await insertCourses(db, 5, { org, created_at: ago(48 * HOUR) });
+    const keep = await insertCourse(db, { org, created_at: ago(HOUR) });
+    const rows: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [row] = await db.rpc<{ deleted_count: number; has_more: boolean; resume_from: Date | null }>('draft_cleanup_batch', { p_batch_size: 2, p_now: NOW });
+      rows.push([row.deleted_count, row.has_more, row.resume_from]);
+    }
+    // A full batch taken at that instant resumes there; the last one ends at the cutoff.
+    expect(rows).toEqual([
+      [2, true, ago(48 * HOUR)],
+      [2, true, ago(48 * HOUR)],
+      [1, false, ago(24 * HOUR)],
+      [0, false, ago(24 * HOUR)],
+    ]);
+    expect(await ids(db)).toEqual([keep]);
+  });
+
+  it('a batch starts at p_from and says where the next one resumes', async () => {
+    const db = await engine.fresh();
+    const org = await insertOrg(db, 'Org');
+    const t = [6, 5, 4, 3, 2, 1].map((h) => ago(24 * HOUR + h * HOUR)); // oldest first
+    const d: string[] = [];
+    for (const created_at of t) d.push(await insertCourse(db, { org, created_at }));
+    const batch = (args: Record<string, unknown>) => db.rpc('draft_cleanup_batch', { p_now: NOW, ...args }).then((r) => r[0]);
+    expect(await batch({ p_batch_size: 2 })).toMatchObject({ deleted_ids: [d[0], d[1]], has_more: true, resume_from: t[2] });
+    expect(await batch({ p_batch_size: 2, p_from: t[2] })).toMatchObject({ deleted_ids: [d[2], d[3]], has_more: true, resume_from: t[4] });
+    // Drafts created before p_from are left to a later run.
+    expect(await batch({ p_batch_size: 10, p_from: t[5] })).toMatchObject({ deleted_ids: [d[5]], has_more: false, resume_from: ago(24 * HOUR) });
+    expect(await ids(db)).toEqual([d[4]]);
+    expect(await batch({})).toMatchObject({ deleted_ids: [d[4]], has_more: false });
+  });
+
+  it('lists at most p_list_limit ids, oldest first, and counts every deletion', async () => {
+    const db = await engine.fresh();
+    const org = await insertOrg(db, 'Org');
+    const old: string[] = [];
+    for (let i = 0; i < 5; i++) old.push(await insertCourse(db, { org, created_at: ago(48 * HOUR - i * SEC) })); // oldest first
+    const [row] = await db.rpc('draft_cleanup_batch', { p_list_limit: 2, p_now: NOW });
+    expect(row).toEqual({ deleted_count: 5, deleted_ids: old.slice(0, 2), cutoff_time: ago(24 * HOUR), has_more: false, resume_from: ago(24 * HOUR) });
+    const [none] = await db.rpc('draft_cleanup_batch', { p_list_limit: 0, p_now: NOW });
+    expect(none).toMatchObject({ deleted_count: 0, deleted_ids: [] });
+  });
+
   it('stops starting batches when the time budget runs out and reports partial', async () => {
     const db = await engine.fresh();
     const org = await insertOrg(db, 'Org');
@@ -124,6 +170,11 @@ describeEngines('draft-cleanup job', (engine) => {
     const rows = await db.rpc('trigger_manual_cleanup', { p_now: NOW });
     expect(rows).toEqual([{ deleted_count: 1, deleted_ids: [f.due], cutoff_time: ago(24 * HOUR) }]);
     expect(await db.rpc('trigger_manual_cleanup', { p_now: NOW })).toEqual([{ deleted_count: 0, deleted_ids: [], cutoff_time: ago(24 * HOUR) }]);
+    // The seed's name in public, as `select * from trigger_manual_cleanup();` reaches it.
+    const again = await insertCourse(db, { org: f.org, created_at: ago(25 * HOUR) });
+    expect(await db.query(`select * from public.trigger_manual_cleanup(p_now => $1)`, [NOW])).toEqual([
+      { deleted_count: 1, deleted_ids: [again], cutoff_time: ago(24 * HOUR) },
+    ]);
     await expect(db.rpc('draft_cleanup_batch', { p_hours: 0, p_now: NOW })).rejects.toThrow(/p_hours/);
     await expect(db.rpc('draft_cleanup_batch', { p_batch_size: 10_001, p_now: NOW })).rejects.toThrow(/p_batch_size/);
   });
@@ -199,6 +250,44 @@ describe.skipIf(!hasPostgres())('draft-cleanup with a concurrent user (two conne
     }
   });
 
+  it('a locked draft in the middle of the batches: the others go batch by batch without waiting, it survives', async () => {
+    const { a, b } = await twoClients();
+    try {
+      const org = await insertOrg(a, 'Org');
+      // 30 unused drafts, one per minute, two days old and older; the 15th oldest is in use.
+      const drafts: string[] = [];
+      for (let i = 0; i < 30; i++) drafts.push(await insertCourse(a, { org, created_at: ago(48 * HOUR + (30 - i) * 60 * SEC) }));
+      const used = drafts[14];
+      const young = await insertCourse(a, { org, created_at: ago(HOUR) });
+      const locked = deferred();
+      const finish = deferred();
+      const bTx = b.transaction(async (tx) => {
+        await tx.query(`update courses set generation_status = 'queued' where id = $1`, [used]);
+        locked.resolve();
+        await finish.promise;
+      });
+      await locked.promise;
+      try {
+        const { result } = await within(run(a, { batchSize: 10 }), 20_000, 'cleanup while a draft in its range is locked');
+        expect(result).toMatchObject({ status: 'succeeded', deleted_count: 29, partial: false });
+        expect(result.deleted_ids).toEqual(drafts.filter((id) => id !== used));
+        // One batch, inside a transaction, with the locked draft in its range: the lock
+        // timeout it gave itself is gone afterwards.
+        await a.transaction(async (tx) => {
+          const [row] = await tx.query<{ deleted_count: number }>(`select * from cronwarden.draft_cleanup_batch(p_now => $1)`, [NOW]);
+          expect(row.deleted_count).toBe(0);
+          expect(await tx.query(`select current_setting('lock_timeout') as v`)).toEqual([{ v: '0' }]);
+        });
+      } finally {
+        finish.resolve();
+        await bTx;
+      }
+      expect((await a.query<{ id: string }>(`select id from courses order by created_at`)).map((r) => r.id)).toEqual([used, young]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('a draft skipped because its user rolled back is deleted by the next run', async () => {
     const { a, b } = await twoClients();
     try {
@@ -236,7 +325,7 @@ describe.skipIf(!hasPostgres())('draft-cleanup with a concurrent user (two conne
       // A: one cleanup batch inside an open transaction (rows locked and deleted, not committed).
       const aTx = a.transaction(async (tx) => {
         const [row] = await tx.query<{ deleted_ids: string[] }>(
-          `select * from draft_cleanup_batch(p_hours => 24, p_batch_size => 100, p_dry_run => false, p_now => $1)`,
+          `select * from cronwarden.draft_cleanup_batch(p_hours => 24, p_batch_size => 100, p_dry_run => false, p_now => $1)`,
           [NOW],
         );
         expect(row.deleted_ids).toEqual([draft]);

@@ -53,6 +53,9 @@ it('the draft rules are registered with unique ids, runbooks, and the spec thres
     'drafts.cleanup_failures': ['HIGH', 'gte', 3, '30 minutes'],
   });
   for (const r of draftRules) expect(r.runbook.length).toBeGreaterThan(80);
+  // They read the drafts binding: quiet while it is not bound.
+  for (const r of draftRules) expect(r.feature, r.id).toBe('drafts');
+  for (const g of draftGauges) expect(g.feature, g.name).toBe('drafts');
 });
 
 describeEngines('draft alert rules at their thresholds', (engine) => {
@@ -153,7 +156,7 @@ describeEngines('draft alert rules at their thresholds', (engine) => {
     expect(await observe(draftCleanupFailuresRule, db)).toMatchObject({ value: 0, fires: false });
   });
 
-  it('gauges report drafts, unused drafts and pollution %', async () => {
+  it('gauges report drafts, unused drafts and the pollution ratio', async () => {
     const db = await engine.fresh();
     const org = await insertOrg(db, 'Org');
     const empty = await Promise.all(draftGauges.map((g) => g.collect({ db, config: testConfig(), now: NOW })));
@@ -163,9 +166,9 @@ describeEngines('draft alert rules at their thresholds', (engine) => {
     await insertCourses(db, 2, { org, status: 'published', created_at: ago(HOUR) });
     const values = await Promise.all(draftGauges.map((g) => g.collect({ db, config: testConfig(), now: NOW })));
     expect(Object.fromEntries(draftGauges.map((g, i) => [g.name, values[i]]))).toEqual({
-      cronwarden_drafts_total: [{ value: 8 }],
+      cronwarden_drafts: [{ value: 8 }],
       cronwarden_drafts_unused: [{ value: 3 }],
-      cronwarden_drafts_pollution_percent: [{ value: 37.5 }],
+      cronwarden_drafts_pollution_ratio: [{ value: 0.375 }],
     });
   });
 });

@@ -4,7 +4,7 @@ import { parseOrThrow } from '../../src/lib/http/query';
 import { draftQueries, draftQueryNames } from '../../src/lib/monitoring/drafts';
 import { describeEngines } from '../support/db';
 import { testConfig } from '../support/deps';
-import { HOUR, MIN, SEC, insertCourse, insertOrg, insertRun } from '../support/drafts';
+import { HOUR, MIN, SEC, SESSION_TIME_ZONES, freshInTimeZone, insertCourse, insertOrg, insertRun } from '../support/drafts';
 
 // Wednesday 2026-03-11 12:30 UTC; its ISO week starts Monday 2026-03-09.
 const NOW = new Date('2026-03-11T12:30:00Z');
@@ -74,9 +74,33 @@ async function fixture(db: SqlDb) {
   return { ids, alpha, bravo, charlie, delta };
 }
 
-describeEngines('draft monitoring queries', (engine) => {
+// Every bucket and label is UTC whatever the session time zone: the whole suite runs in each.
+for (const zone of SESSION_TIME_ZONES) describeEngines(`draft monitoring queries, session time zone ${zone}`, (engine) => {
+  const fresh = () => freshInTimeZone(engine, zone);
+
+  it('rows at 12:00Z on two days are counted and labelled on their UTC days', async () => {
+    const db = await fresh();
+    const org = await insertOrg(db, 'Org');
+    const now = at('2026-11-21T18:00:00Z');
+    await insertCourse(db, { org, created_at: at('2026-11-20T12:00:00Z') });
+    await insertCourse(db, { org, status: 'published', created_at: at('2026-11-21T12:00:00Z') });
+    const trend = await db.rpc<{ date: string; day_start: Date; drafts_created: number; drafts_abandoned: number }>('draft_daily_trend', { p_days: 3, p_now: now });
+    expect(trend.map((r) => [r.date, r.day_start.toISOString(), r.drafts_created, r.drafts_abandoned])).toEqual([
+      ['2026-11-21', '2026-11-21T00:00:00.000Z', 1, 0],
+      ['2026-11-20', '2026-11-20T00:00:00.000Z', 1, 1],
+      ['2026-11-19', '2026-11-19T00:00:00.000Z', 0, 0],
+    ]);
+    const cells = await db.rpc<{ day_name: string; hour_of_day: number; drafts_created: number }>('draft_hourly_traffic', { p_days: 7, p_now: now });
+    expect(cells.filter((c) => c.drafts_created > 0).map((c) => [c.day_name, c.hour_of_day, c.drafts_created])).toEqual([
+      ['Fri', 12, 1],
+      ['Sat', 12, 1],
+    ]);
+    const [{ tz }] = await db.query<{ tz: string }>(`select current_setting('TimeZone') as tz`);
+    expect(tz).toBe(zone);
+  });
+
   it('system health, age buckets, leaderboard, pending audit and Redis consistency equal the hand counts', async () => {
-    const db = await engine.fresh();
+    const db = await fresh();
     const { ids, alpha, bravo, charlie, delta } = await fixture(db);
 
     const [health] = await db.rpc('draft_system_health', { p_now: NOW });
@@ -135,7 +159,7 @@ describeEngines('draft monitoring queries', (engine) => {
   });
 
   it('daily trend: per-day counts, rates and the 7-day moving average reaching before the window', async () => {
-    const db = await engine.fresh();
+    const db = await fresh();
     await fixture(db);
     const rows = await db.rpc('draft_daily_trend', { p_days: 7, p_now: NOW });
     const day = (date: string, created: number, used: number, usage: number | null, abandon: number | null, ma7: number) => ({
@@ -163,7 +187,7 @@ describeEngines('draft monitoring queries', (engine) => {
   });
 
   it('hourly traffic: 168 zero-filled cells, ISO weekday x UTC hour, last 7 days', async () => {
-    const db = await engine.fresh();
+    const db = await fresh();
     await fixture(db);
     const rows = await db.rpc<{ day_of_week: number; day_name: string; hour_of_day: number; drafts_created: number; unused_drafts: number }>(
       'draft_hourly_traffic',
@@ -192,7 +216,7 @@ describeEngines('draft monitoring queries', (engine) => {
   });
 
   it('cleanup job performance and weekly effectiveness come from cron_job_runs at p_now', async () => {
-    const db = await engine.fresh();
+    const db = await fresh();
     await fixture(db);
     const [perf] = await db.rpc<Record<string, unknown>>('draft_cleanup_performance', { p_now: NOW });
     const { last_run_id, hours_since_last_success, ...rest } = perf;
@@ -236,13 +260,13 @@ describeEngines('draft monitoring queries', (engine) => {
     ]);
 
     // No history at all: one row of zeros and nulls, not an error.
-    const empty = await engine.fresh();
+    const empty = await fresh();
     const [none] = await empty.rpc('draft_cleanup_performance', { p_now: NOW });
     expect(none).toMatchObject({ last_run_id: null, hours_since_last_success: null, runs_24h: 0, consecutive_failures: 0 });
   });
 
   it('before/after a cut-over and session-duration buckets', async () => {
-    const db = await engine.fresh();
+    const db = await fresh();
     await fixture(db);
     // before: [02-27, 03-09) holds d9 (used) and d8 (unused) → 50 %; after: [03-09, NOW] holds
     // p1 d6 d7 d1 d2 p2 d3 d10 d4 d5, unused d6 d7 d1 d3 d10 d5 → 60 %: 20 % worse than before.
@@ -267,7 +291,7 @@ describeEngines('draft monitoring queries', (engine) => {
   });
 
   it('serves every query through its endpoint definition with parsed parameters', async () => {
-    const db = await engine.fresh();
+    const db = await fresh();
     await fixture(db);
     const ctx = { db, config: testConfig(), now: NOW };
     for (const name of draftQueryNames) {

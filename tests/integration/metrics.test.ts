@@ -7,6 +7,7 @@ import { allGauges } from '../../src/lib/monitoring/gauges/index';
 import { metricsHandler, renderMetrics } from '../../src/lib/monitoring/metrics';
 import { describeEngines } from '../support/db';
 import { captureLogs, testConfig } from '../support/deps';
+import { hasPromtool, promtoolProblems } from '../support/promtool';
 
 // ---------------------------------------------------------------------------------------------
 // A strict parser for the Prometheus text exposition format (version 0.0.4): every line must be
@@ -158,6 +159,17 @@ async function fixtures(db: SqlDb) {
   await alert('t.medium_pending', 'MEDIUM', 600);
 }
 
+/** Feature gauges whose value is unknown on an empty database (a rate, a share, a percentile). */
+const UNKNOWN_WHEN_EMPTY = [
+  'cronwarden_exports_success_ratio_last_hour',
+  'cronwarden_user_deletion_error_ratio_last_hour',
+  'cronwarden_user_deletion_p95_duration_seconds',
+  'cronwarden_drafts_pollution_ratio',
+];
+
+/** A gauge without labels that has nothing to report. */
+const unknownGauge: FeatureGauge = { name: 'cronwarden_test_unknown', help: 'Nothing measured yet', collect: async () => [] };
+
 const gaugesUnderTest: FeatureGauge[] = [
   {
     name: 'cronwarden_test_queue_depth',
@@ -250,7 +262,7 @@ describeEngines('/api/metrics', (engine) => {
     for (const skipped of ['cronwarden_test_throws', 'cronwarden_test_bad_label', 'cronwarden_test_nan', 'cronwarden_test_slow']) {
       expect(f.has(skipped), skipped).toBe(false);
     }
-    expect(value(f, 'cronwarden_gauge_errors')).toBe(5);
+    expect(value(f, 'cronwarden_metrics_collectors_failed')).toBe(5);
     expect(logs.ofType('metrics_gauge_failed').map((l) => l.gauge).sort()).toEqual(
       ['cronwarden_alerts_open', 'cronwarden_test_bad_label', 'cronwarden_test_nan', 'cronwarden_test_slow', 'cronwarden_test_throws'],
     );
@@ -264,7 +276,7 @@ describeEngines('/api/metrics', (engine) => {
     const f = parseExposition((await renderMetrics({ db, config: testConfig(), now: NOW, gauges: [] })).body);
     expect(value(f, 'cronwarden_job_runs_total', { job: 'old', status: 'succeeded' })).toBe(1);
     expect(value(f, 'cronwarden_job_rows_affected_total', { job: 'old' })).toBe(4);
-    expect(value(f, 'cronwarden_gauge_errors')).toBe(0);
+    expect(value(f, 'cronwarden_metrics_collectors_failed')).toBe(0);
   });
 
   it("every feature gauge in allGauges collects on a migrated database", async () => {
@@ -272,16 +284,62 @@ describeEngines('/api/metrics', (engine) => {
     const { log, logs } = captureLogs();
     const f = parseExposition((await renderMetrics({ db, config: testConfig(), now: NOW, log })).body);
     expect(logs.ofType('metrics_gauge_failed').map((l) => l.gauge)).toEqual([]);
-    expect(value(f, 'cronwarden_gauge_errors')).toBe(0);
+    expect(value(f, 'cronwarden_metrics_collectors_failed')).toBe(0);
+    // On an empty database the rates and percentiles are unknown (absent); the rest is there.
+    for (const g of allGauges) expect(f.has(g.name), g.name).toBe(!UNKNOWN_WHEN_EMPTY.includes(g.name));
+  });
+
+  it('a rate or percentile with nothing to measure is absent from /api/metrics, never 0', async () => {
+    const db = await engine.fresh();
+    const empty = parseExposition((await renderMetrics({ db, config: testConfig(), now: NOW, gauges: [...allGauges, unknownGauge] })).body);
+    for (const name of [...UNKNOWN_WHEN_EMPTY, unknownGauge.name]) expect(empty.has(name), name).toBe(false);
+    // Counts are known to be 0 and stay.
+    expect(value(empty, 'cronwarden_exports_finished_last_hour', { status: 'completed' })).toBe(0);
+    expect(value(empty, 'cronwarden_drafts_total')).toBe(0);
+    expect(value(empty, 'cronwarden_metrics_collectors_failed')).toBe(0);
+
+    // Once something finished, each series is there with its real value.
+    await db.query(
+      `insert into cronwarden.export_metrics (export_id, user_id, format, status, duration_ms, count_range, created_at)
+       values (gen_random_uuid(), gen_random_uuid(), 'json', 'completed', 100, 'small', $1),
+              (gen_random_uuid(), gen_random_uuid(), 'csv', 'failed', 300, 'small', $1)`,
+      [new Date(NOW.getTime() - 10 * 60_000)],
+    );
+    await db.query(
+      `insert into audit_logs (action, actor, target_type, target_id, status, duration_ms, created_at)
+       values ('USER_DELETION', 'test', 'user', gen_random_uuid()::text, 'success', 40, $1)`,
+      [new Date(NOW.getTime() - 10 * 60_000)],
+    );
+    await db.query(`insert into organizations (id, name, created_at) values (gen_random_uuid(), 'Org', $1)`, [NOW]);
+    await db.query(
+      `insert into courses (id, organization_id, title, status, created_at, updated_at)
+       select gen_random_uuid(), (select id from organizations limit 1), 'Draft', 'draft', $1, $1`,
+      [new Date(NOW.getTime() - 60 * 60_000)],
+    );
+    const known = parseExposition((await renderMetrics({ db, config: testConfig(), now: NOW })).body);
+    expect(value(known, 'cronwarden_exports_success_ratio_last_hour')).toBe(0.5);
+    expect(value(known, 'cronwarden_user_deletion_error_ratio_last_hour')).toBe(0);
+    expect(value(known, 'cronwarden_user_deletion_p95_duration_seconds')).toBe(0.04);
+    expect(value(known, 'cronwarden_drafts_pollution_ratio')).toBe(1);
+  });
+
+  // Prometheus's own linter: base units, `_total` only on counters, no type in a name.
+  it.skipIf(!hasPromtool())('promtool check metrics accepts every series, feature gauges included', async () => {
+    const db = await engine.fresh();
+    await fixtures(db);
+    const { body } = await renderMetrics({ db, config: testConfig(), now: NOW });
+    const f = parseExposition(body);
     for (const g of allGauges) expect(f.has(g.name), g.name).toBe(true);
+    expect(promtoolProblems(body)).toEqual([]);
   });
 
   it('the route asks for the bearer METRICS_TOKEN when it is set (401 JSON otherwise), and is open when it is not', async () => {
     const db = await engine.fresh();
     const token = 'metrics-token-0123456789abcdef';
+    const { log, logs } = captureLogs();
     const world = (env: Record<string, string>) => () => {
       const config = testConfig(env);
-      return { config, deps: async () => ({ db, config, log: captureLogs().log, now: () => NOW }) };
+      return { config, deps: async () => ({ db, config, log, now: () => NOW }) };
     };
     const guarded = metricsHandler(world({ METRICS_TOKEN: token }));
     const call = (h: typeof guarded, headers: Record<string, string> = {}) => h(new Request('http://local/api/metrics', { headers }));
@@ -296,9 +354,29 @@ describeEngines('/api/metrics', (engine) => {
     const ok = await call(guarded, { authorization: `Bearer ${token}` });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    expect(parseExposition(await ok.text()).has('cronwarden_gauge_errors')).toBe(true);
+    expect(parseExposition(await ok.text()).has('cronwarden_metrics_collectors_failed')).toBe(true);
 
-    const open = await call(metricsHandler(world({})));
-    expect(open.status).toBe(200);
+    // Embedded default without a token: open, with one warning at the first scrape only.
+    const openHandler = metricsHandler(world({}));
+    for (let i = 0; i < 3; i++) expect((await call(openHandler)).status).toBe(200);
+    expect(logs.ofType('metrics_open')).toHaveLength(1);
+    expect(logs.ofType('metrics_open')[0]).toMatchObject({ level: 'warn' });
+    expect(String(logs.ofType('metrics_open')[0].msg)).toContain('METRICS_TOKEN');
+  });
+
+  it('a server deployment without METRICS_TOKEN answers 503 naming it, to anyone', async () => {
+    const db = await engine.fresh();
+    const servers: Record<string, string>[] = [{ DATABASE_URL: 'postgres://app:pw@db.internal:5432/app' }, { SUPABASE_URL: 'https://abcd.supabase.co', SUPABASE_SERVICE_ROLE_KEY: 'service-role-key-0123456789' }];
+    for (const env of servers) {
+      const config = testConfig(env);
+      const handler = metricsHandler(() => ({ config, deps: async () => ({ db, config, log: captureLogs().log, now: () => NOW }) }));
+      for (const headers of [{}, { authorization: 'Bearer anything-at-all-0123456789' }] as Record<string, string>[]) {
+        const res = await handler(new Request('http://local/api/metrics', { headers }));
+        expect(res.status).toBe(503);
+        const body = await res.json();
+        expect(body).toMatchObject({ success: false, error: { code: 'METRICS_TOKEN_UNSET' } });
+        expect(body.error.message).toContain('METRICS_TOKEN');
+      }
+    }
   });
 });

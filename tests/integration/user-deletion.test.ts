@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { runJob } from '../../src/lib/cron/runner';
-import type { SqlDb } from '../../src/lib/db/types';
+import type { Db, SqlDb } from '../../src/lib/db/types';
 import { AppError } from '../../src/lib/http/errors';
 import { storageCleanupRetryJob } from '../../src/lib/jobs/storage-cleanup-retry';
+import type { Budget } from '../../src/lib/cron/types';
 import type { RemoveResult, Storage } from '../../src/lib/storage/types';
 import { classifyDeletionError, deleteUser, type DeleteUserDeps } from '../../src/lib/users/delete-user';
 import { describeEngines } from '../support/db';
@@ -75,7 +76,7 @@ async function auditRows(db: SqlDb) {
     error_message: string | null;
     details: Record<string, unknown>;
     created_at: Date;
-  }>(`select * from audit_logs where action = 'USER_DELETION' order by created_at, id`);
+  }>(`select * from cronwarden.audit_logs where action = 'USER_DELETION' order by created_at, id`);
 }
 
 async function paths(storage: Storage) {
@@ -85,7 +86,7 @@ async function paths(storage: Storage) {
 async function setup(db: SqlDb, storage: Storage = tempStorage()) {
   const { deps, logs } = testDeps(db, { now: () => NOW, storage });
   await fixture(db, storage);
-  const del: DeleteUserDeps = { db, storage, log: deps.log, now: deps.now };
+  const del: DeleteUserDeps = { db, storage, log: deps.log, now: deps.now, archivePrefix: deps.config.exports.archivePrefix };
   return { deps, del, logs, storage };
 }
 
@@ -156,8 +157,8 @@ describeEngines('user deletion', (engine) => {
       deleted: { dispatches: 3, addresses: 2, file_uploads: 3, sessions: 2, preferences: 1 },
       storage: { objects: 3, removed: 3, failed: 0, queued: 0 },
     });
-    expect(await db.query(`select user_id, user_type from deleted_users`)).toEqual([{ user_id: U.member, user_type: 'member' }]);
-    expect(await db.query(`select * from user_deletions_in_progress`)).toEqual([]);
+    expect(await db.query(`select user_id, user_type from cronwarden.deleted_users`)).toEqual([{ user_id: U.member, user_type: 'member' }]);
+    expect(await db.query(`select * from cronwarden.user_deletions_in_progress`)).toEqual([]);
     expect(logs.ofType('user_deletion')).toHaveLength(1);
 
     // A second deletion of the same user is a 404, recorded as such; nothing else changes.
@@ -184,8 +185,8 @@ describeEngines('user deletion', (engine) => {
 
     expect(await snapshot(db)).toEqual(before);
     expect(await paths(storage)).toEqual(filesBefore);
-    expect(await db.query(`select * from deleted_users`)).toEqual([]);
-    expect(await db.query(`select * from user_deletions_in_progress`)).toEqual([]);
+    expect(await db.query(`select * from cronwarden.deleted_users`)).toEqual([]);
+    expect(await db.query(`select * from cronwarden.user_deletions_in_progress`)).toEqual([]);
     const audit = await auditRows(db);
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ target_id: U.admin, status: 'failure', error_type: 'db_error', id: err.details?.audit_id });
@@ -197,7 +198,7 @@ describeEngines('user deletion', (engine) => {
     // The same user deletes fine once the cause is gone.
     await db.exec(`drop trigger test_user_delete_hook on users`);
     const ok = await deleteUser(del, U.admin, { actor: 'tester' });
-    expect(ok.deleted).toEqual({ dispatches: 2, addresses: 1, file_uploads: 2, sessions: 1, preferences: 1 });
+    expect(ok.deleted).toEqual({ dispatches: 2, addresses: 1, file_uploads: 2, sessions: 1, preferences: 1, export_logs: 0 });
     expect(await snapshot(db)).toEqual(withoutUser(before, U.admin));
   });
 
@@ -217,7 +218,7 @@ describeEngines('user deletion', (engine) => {
     const audit = await auditRows(db);
     expect(audit.map((a) => [a.target_id, a.status, a.error_type])).toEqual([[unknown, 'failure', 'not_found']]);
     expect(await snapshot(db)).toEqual(before);
-    expect(await db.query(`select * from user_deletions_in_progress`)).toEqual([]);
+    expect(await db.query(`select * from cronwarden.user_deletions_in_progress`)).toEqual([]);
   });
 
   it('answers 409 while another deletion of the same user holds its claim, and takes over an expired claim', async () => {
@@ -225,7 +226,7 @@ describeEngines('user deletion', (engine) => {
     const { del } = await setup(db);
     const holder = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
     const [claim] = await db.query<{ acquired: boolean }>(
-      `select * from user_deletion_begin(p_user_id => $1, p_attempt_id => $2, p_actor => 'other', p_ttl_seconds => 300, p_now => $3)`,
+      `select * from cronwarden.user_deletion_begin(p_user_id => $1, p_attempt_id => $2, p_actor => 'other', p_ttl_seconds => 300, p_now => $3)`,
       [U.guest, holder, NOW],
     );
     expect(claim.acquired).toBe(true);
@@ -235,14 +236,14 @@ describeEngines('user deletion', (engine) => {
     expect([err.status, err.code]).toEqual([409, 'DELETION_IN_PROGRESS']);
     expect(err.details?.holder_attempt_id).toBe(holder);
     expect(await snapshot(db)).toEqual(before);
-    expect(await db.query(`select attempt_id from user_deletions_in_progress`)).toEqual([{ attempt_id: holder }]);
+    expect(await db.query(`select attempt_id from cronwarden.user_deletions_in_progress`)).toEqual([{ attempt_id: holder }]);
     expect((await auditRows(db)).map((a) => [a.target_id, a.error_type])).toEqual([[U.guest, 'conflict']]);
 
     // 301 s later the holder is presumed dead: its claim expired and the deletion goes ahead.
     const later = new Date(NOW.getTime() + 301_000);
     const result = await deleteUser({ ...del, now: () => later }, U.guest, { actor: 'tester' });
-    expect(result.deleted).toEqual({ dispatches: 1, addresses: 0, file_uploads: 1, sessions: 0, preferences: 0 });
-    expect(await db.query(`select * from user_deletions_in_progress`)).toEqual([]);
+    expect(result.deleted).toEqual({ dispatches: 1, addresses: 0, file_uploads: 1, sessions: 0, preferences: 0, export_logs: 0 });
+    expect(await db.query(`select * from cronwarden.user_deletions_in_progress`)).toEqual([]);
   });
 
   it('two simultaneous deletions of one user: one deletes, the other gets 409', async () => {
@@ -282,8 +283,9 @@ describeEngines('user deletion', (engine) => {
     const audit = await auditRows(db);
     expect(audit.map((a) => [a.target_id, a.status, a.error_type])).toEqual([[U.other, 'failure', 'timeout']]);
     expect(audit[0].details).toMatchObject({ sqlstate: '57014' });
-    expect(audit[0].duration_ms).toBeGreaterThanOrEqual(300);
-    expect(await db.query(`select * from user_deletions_in_progress`)).toEqual([]);
+    // At least the deadline (the sleep may not even have started when a loaded machine reaches it).
+    expect(audit[0].duration_ms).toBeGreaterThanOrEqual(100);
+    expect(await db.query(`select * from cronwarden.user_deletions_in_progress`)).toEqual([]);
   });
 
   it('queues a stored file whose removal fails, and the retry job removes it later', async () => {
@@ -306,15 +308,19 @@ describeEngines('user deletion', (engine) => {
     const { del, deps, logs } = await setup(db, flaky);
 
     const result = await deleteUser(del, U.admin, { actor: 'tester' });
-    expect(result.storage).toEqual({ objects: 2, removed: 1, failed: 1, queued: 1 });
+    expect(result.storage).toEqual({ objects: 2, removed: 1, kept: 0, failed: 1, queued: 1 });
     expect(await local.exists(blocked)).toBe(true);
     expect(await local.exists(`uploads/${U.admin}/file-0.txt`)).toBe(false);
     const queued = await db.query<{ storage_path: string; source: string; reference_id: string; attempts: number; last_error: string }>(
-      `select storage_path, source, reference_id, attempts, last_error from storage_cleanup_queue`,
+      `select storage_path, source, reference_id, attempts, last_error from cronwarden.storage_cleanup_queue`,
     );
-    expect(queued).toEqual([{ storage_path: blocked, source: 'user_deletion', reference_id: U.admin, attempts: 0, last_error: 'HTTP 503: storage unavailable' }]);
+    // The attempt's entry (recorded with the deletion) stays, due at once for the retry job.
+    const [success] = await auditRows(db);
+    expect(queued).toEqual([
+      { storage_path: blocked, source: 'user_deletion', reference_id: success.details.attempt_id, attempts: 0, last_error: 'HTTP 503: storage unavailable' },
+    ]);
     expect(logs.ofType('user_deletion_storage_queued')).toHaveLength(1);
-    expect((await auditRows(db))[0].details).toMatchObject({ storage: { objects: 2, removed: 1, failed: 1, queued: 1 } });
+    expect(success.details).toMatchObject({ storage: { objects: 2, removed: 1, kept: 0, failed: 1, queued: 1 } });
 
     // The retry job while storage still fails: the entry stays, rescheduled 30 minutes later.
     const jobDeps = { ...deps, now: () => new Date(NOW.getTime() + 3_600_000) };
@@ -322,7 +328,7 @@ describeEngines('user deletion', (engine) => {
     expect(first.kind).toBe('finished');
     if (first.kind !== 'finished') return;
     expect(first.result).toMatchObject({ removed_count: 0, failed_count: 1, pending_count: 1, status: 'failed' });
-    const [entry] = await db.query<{ attempts: number; next_attempt_at: Date }>(`select attempts, next_attempt_at from storage_cleanup_queue`);
+    const [entry] = await db.query<{ attempts: number; next_attempt_at: Date }>(`select attempts, next_attempt_at from cronwarden.storage_cleanup_queue`);
     expect(entry.attempts).toBe(1);
     expect(entry.next_attempt_at.toISOString()).toBe(new Date(NOW.getTime() + 3_600_000 + 30 * 60_000).toISOString());
 
@@ -333,7 +339,7 @@ describeEngines('user deletion', (engine) => {
     const second = await runJob(storageCleanupRetryJob, { input: {}, dryRun: false }, { ...deps, now: () => new Date(NOW.getTime() + 7_200_000) });
     expect(second.kind === 'finished' && second.result).toMatchObject({ removed_count: 1, failed_count: 0, pending_count: 0, status: 'succeeded' });
     expect(await local.exists(blocked)).toBe(false);
-    expect(await db.query(`select * from storage_cleanup_queue`)).toEqual([]);
+    expect(await db.query(`select * from cronwarden.storage_cleanup_queue`)).toEqual([]);
   });
 
   it('queues every file when the storage call itself throws', async () => {
@@ -351,11 +357,138 @@ describeEngines('user deletion', (engine) => {
     };
     const { del } = await setup(db, down);
     const result = await deleteUser(del, U.member, { actor: 'tester' });
-    expect(result.storage).toEqual({ objects: 3, removed: 0, failed: 3, queued: 3 });
-    expect((await db.query<{ storage_path: string }>(`select storage_path from storage_cleanup_queue order by storage_path`)).map((r) => r.storage_path)).toEqual([
+    expect(result.storage).toEqual({ objects: 3, removed: 0, kept: 0, failed: 3, queued: 3 });
+    expect((await db.query<{ storage_path: string }>(`select storage_path from cronwarden.storage_cleanup_queue order by storage_path`)).map((r) => r.storage_path)).toEqual([
       `uploads/${U.member}/file-0.txt`,
       `uploads/${U.member}/file-1.txt`,
       `uploads/${U.member}/file-2.txt`,
     ]);
   });
+
+  it("removes the user's export logs and their files, keeps a file another live row still needs and anything under the archive prefix, and keeps export metrics without the id", async () => {
+    const db = await engine.fresh();
+    const { del, storage } = await setup(db);
+    const exportRow = (id: string, user: string, status: string, file: string | null, expires: Date | null) =>
+      db.query(
+        `insert into export_logs (export_id, user_id, format, status, file_path, created_at, completed_at, expires_at)
+         values ($1, $2, 'json', $3, $4, $5, $5, $6)`,
+        [id, user, status, file, new Date(NOW.getTime() - 3_600_000), expires],
+      );
+    const later = new Date(NOW.getTime() + 86_400_000);
+    await exportRow('e0000000-0000-4000-8000-000000000001', U.member, 'completed', `exports/${U.member}/mine.json`, later);
+    await exportRow('e0000000-0000-4000-8000-000000000002', U.member, 'failed', null, null);
+    // The member's export and the other user's live export share one file: it must stay.
+    await exportRow('e0000000-0000-4000-8000-000000000003', U.member, 'completed', 'exports/shared.json', later);
+    await exportRow('e0000000-0000-4000-8000-000000000004', U.other, 'completed', 'exports/shared.json', later);
+    for (const p of [`exports/${U.member}/mine.json`, 'exports/shared.json', 'archive/export-logs/2026/11/20/logs.ndjson.gz']) await storage.put(p, 'x');
+    // An upload row that names an archive object: the row goes, the archive never.
+    await db.query(`insert into file_uploads (user_id, storage_path) values ($1, 'archive/export-logs/2026/11/20/logs.ndjson.gz')`, [U.member]);
+    const metric = (exportId: string, user: string) =>
+      db.query(
+        `insert into cronwarden.export_metrics (export_id, user_id, format, status, duration_ms, conversation_count, count_range, created_at)
+         values ($1, $2, 'json', 'completed', 1200, 40, 'small', $3)`,
+        [exportId, user, NOW],
+      );
+    await metric('m1', U.member);
+    await metric('m2', U.member);
+    await metric('m3', U.other);
+
+    const result = await deleteUser(del, U.member, { actor: 'tester' });
+
+    expect(result.deleted).toEqual({ dispatches: 3, addresses: 2, file_uploads: 4, sessions: 2, preferences: 1, export_logs: 3 });
+    expect(result.storage).toEqual({ objects: 6, removed: 4, kept: 2, failed: 0, queued: 0 });
+    expect(await db.query(`select export_id, user_id from export_logs order by export_id`)).toEqual([
+      { export_id: 'e0000000-0000-4000-8000-000000000004', user_id: U.other },
+    ]);
+    expect(await storage.exists(`exports/${U.member}/mine.json`)).toBe(false);
+    expect(await storage.exists('exports/shared.json')).toBe(true);
+    expect(await storage.exists('archive/export-logs/2026/11/20/logs.ndjson.gz')).toBe(true);
+    expect(await db.query(`select * from cronwarden.storage_cleanup_queue`)).toEqual([]);
+    // No bound table holds the user's id any more; the metrics keep their counts, not the person.
+    for (const t of ['users', 'dispatches', 'addresses', 'file_uploads', 'user_sessions', 'user_preferences', 'export_logs']) {
+      const col = t === 'users' ? 'id' : 'user_id';
+      expect(await db.query(`select count(*)::int as n from ${t} where ${col} = $1`, [U.member]), t).toEqual([{ n: 0 }]);
+    }
+    expect(await db.query(`select export_id, user_id, duration_ms, conversation_count from cronwarden.export_metrics order by export_id`)).toEqual([
+      { export_id: 'm1', user_id: null, duration_ms: 1200, conversation_count: 40 },
+      { export_id: 'm2', user_id: null, duration_ms: 1200, conversation_count: 40 },
+      { export_id: 'm3', user_id: U.other, duration_ms: 1200, conversation_count: 40 },
+    ]);
+  });
+
+  it('accepts the id in any spelling its type reads, and records it as the users table has it', async () => {
+    const db = await engine.fresh();
+    const { del } = await setup(db);
+    const result = await deleteUser(del, U.guest.toUpperCase(), { actor: 'tester' });
+    expect(result.user_id).toBe(U.guest);
+    expect((await auditRows(db)).map((a) => a.target_id)).toEqual([U.guest]);
+  });
+
+  it('the retry job checks again before it removes: a path in use again or under the archive prefix leaves the queue, its object stays', async () => {
+    const db = await engine.fresh();
+    const { deps, storage } = await setup(db);
+    const reused = `uploads/${U.other}/reused.txt`;
+    const archived = 'archive/export-logs/2026/11/01/logs.ndjson.gz';
+    const gone = 'uploads/left-behind/old.txt';
+    for (const p of [reused, archived, gone]) await storage.put(p, 'x');
+    await db.rpc('storage_cleanup_enqueue', { p_paths: [reused, archived, gone, '../outside.txt'], p_now: NOW });
+    // A new upload took the queued path before the retry ran.
+    await db.query(`insert into file_uploads (user_id, storage_path) values ($1, $2)`, [U.other, reused]);
+
+    const out = await runJob(storageCleanupRetryJob, { input: {}, dryRun: false }, { ...deps, now: () => new Date(NOW.getTime() + 60_000) });
+    expect(out.kind === 'finished' && out.result).toMatchObject({ removed_count: 1, kept_count: 2, failed_count: 0, pending_count: 0, partial: false });
+    expect(out.kind === 'finished' && out.result.errors).toEqual([{ subject: '../outside.txt', message: 'invalid object path: dropped from the queue' }]);
+    expect(await storage.exists(reused)).toBe(true);
+    expect(await storage.exists(archived)).toBe(true);
+    expect(await storage.exists(gone)).toBe(false);
+    expect(await db.query(`select * from cronwarden.storage_cleanup_queue`)).toEqual([]);
+  });
+
+  it('never reports done while due entries remain, against a stand-in that cuts every answer at 1000 rows as PostgREST does', async () => {
+    const db = await engine.fresh();
+    const { deps } = await setup(db);
+    await db.query(
+      `insert into cronwarden.storage_cleanup_queue (storage_path, source, created_at, next_attempt_at)
+       select 'uploads/bulk/' || lpad(n::text, 5, '0') || '.bin', 'user_deletion', $1, $1 from generate_series(1, 2500) n`,
+      [NOW],
+    );
+    expect(await db.rpc('storage_cleanup_due', { p_limit: 5000, p_now: NOW })).toHaveLength(1000);
+    const capped = cappedAt1000(db);
+    const run = (budget: Budget) =>
+      storageCleanupRetryJob.run({ ...deps, db: capped, runId: 'r', input: { batchSize: 5000 }, dryRun: false, startedAt: NOW, budget });
+    // A budget with room for one batch: 1000 done, the rest still due, so the run is partial.
+    let room = 1;
+    const oneBatch: Budget = { deadline: 0, remainingMs: () => 0, hasTimeFor: () => room-- > 0 };
+    expect(await run(oneBatch)).toMatchObject({ removed_count: 1000, pending_count: 1500, partial: true });
+    const plenty: Budget = { deadline: 0, remainingMs: () => 60_000, hasTimeFor: () => true };
+    expect(await run(plenty)).toMatchObject({ removed_count: 1500, pending_count: 0, partial: false, batches: 2 });
+  });
+
+  it('delete_user_cascade answers counts, and the deletion pages its 2,500 paths through a stand-in that cuts answers at 1000 rows', async () => {
+    const db = await engine.fresh();
+    const { del, storage } = await setup(db);
+    await db.query(
+      `insert into file_uploads (user_id, storage_path)
+       select $1::uuid, 'uploads/' || $1::text || '/bulk-' || lpad(n::text, 5, '0') || '.bin' from generate_series(1, 2500) n`,
+      [U.other],
+    );
+    const bulk = Array.from({ length: 2500 }, (_, i) => `uploads/${U.other}/bulk-${String(i + 1).padStart(5, '0')}.bin`);
+    for (const p of bulk) await storage.put(p, 'x');
+
+    const result = await deleteUser({ ...del, db: cappedAt1000(db) }, U.other, { actor: 'tester' });
+
+    expect(result.deleted.file_uploads).toBe(2500);
+    expect(result.storage).toEqual({ objects: 2500, removed: 2500, kept: 0, failed: 0, queued: 0 });
+    expect((await paths(storage)).filter((p) => p.startsWith(`uploads/${U.other}/`))).toEqual([]);
+    expect(await db.query(`select count(*)::int as n from cronwarden.storage_cleanup_queue`)).toEqual([{ n: 0 }]);
+  });
 });
+
+/** The Db port as Supabase's PostgREST serves it: every set-returning answer cut at max-rows = 1000. */
+function cappedAt1000(db: SqlDb): Db {
+  return {
+    driver: 'supabase',
+    rpc: async <T,>(fn: string, args?: Record<string, unknown>) => (await db.rpc<T>(fn, args)).slice(0, 1000),
+    close: async () => {},
+  };
+}

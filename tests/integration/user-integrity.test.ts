@@ -40,7 +40,7 @@ async function cleanBase(db: SqlDb, storage = tempStorage()) {
   await db.query(`insert into file_uploads (id, user_id, storage_path) values ($1, $2, 'uploads/e/e.txt')`, [row(5), E]);
   await storage.put('uploads/e/e.txt', 'e');
   const { log } = captureLogs();
-  await deleteUser({ db, storage, log, now: () => NOW }, E, { actor: 'tester' });
+  await deleteUser({ db, storage, log, now: () => NOW, archivePrefix: 'archive/export-logs' }, E, { actor: 'tester' });
   return storage;
 }
 
@@ -51,12 +51,15 @@ describeEngines('user data integrity validator', (engine) => {
     const report = await validateUserIntegrity({ db, storage, now: NOW, batchSize: 2 });
     expect(report.data_integrity_validation).toMatchObject({ total_issues_found: 0, validation_status: 'PASSED', severity_level: 'OK' });
     expect(Object.values(report.counts).every((n) => n === 0)).toBe(true);
-    expect(report.checks.audit_trail).toMatchObject({ deletions_recorded: 1, audited_deletions: 1 });
-    expect(report.checks.manual_cleanup.file_uploads.scanned).toBe(1);
+    expect(report.checks.audit_trail).toMatchObject({ tracked: true, deletions_recorded: 1, audited_deletions: 1 });
+    expect(report.checks.manual_cleanup.file_uploads).toMatchObject({ table_name: 'public.file_uploads', user_column: 'user_id', on_delete: 'declared', scanned: 1 });
+    // Every table the deletion reaches is scanned: the foreign-key children and the declared ones (the export log).
+    expect(Object.keys(report.checks.manual_cleanup).sort()).toEqual(['addresses', 'dispatches', 'export_logs', 'file_uploads']);
+    expect(Object.keys(report.checks.cascade_deletions).sort()).toEqual(['preferences', 'sessions']);
     expect(report.checks.storage_objects).toMatchObject({ prefix: 'uploads/', listed: 1, truncated: false, orphaned: { count: 0, paths: [] } });
     const orphanRule = userRules.find((r) => r.id === 'users.orphaned_records')!;
     const obs = await orphanRule.observe({ db, config: testConfig(), now: NOW, log: captureLogs().log });
-    expect(obs).toEqual([{ subject: 'global', value: 0, details: { dispatches: 0, file_uploads: 0, addresses: 0 } }]);
+    expect(obs).toEqual([{ subject: 'global', value: 0, details: { addresses: 0, dispatches: 0, export_logs: 0, file_uploads: 0 } }]);
   });
 
   it('finds exactly the orphans, dangling keys, audit gaps and stray objects a fixture plants', async () => {
@@ -74,12 +77,12 @@ describeEngines('user data integrity validator', (engine) => {
     await db.query(`delete from users where id = $1`, [C]);
     // A success audit row for a user that still exists, and one without duration or counts.
     await db.query(
-      `insert into audit_logs (action, actor, target_type, target_id, status, duration_ms, details) values
+      `insert into cronwarden.audit_logs (action, actor, target_type, target_id, status, duration_ms, details) values
          ('USER_DELETION', 'x', 'user', $1, 'success', 120, '{"deleted": {}}'),
          ('USER_DELETION', 'x', 'user', 'd0000000-0000-4000-8000-000000000004', 'success', null, '{}')`,
       [A],
     );
-    const [incomplete] = await db.query<{ id: string }>(`select id from audit_logs where duration_ms is null`);
+    const [incomplete] = await db.query<{ id: string }>(`select id from cronwarden.audit_logs where duration_ms is null`);
     // An object under uploads/ with no row, and one outside the prefix (not checked).
     await storage.put('uploads/stray/file.bin', 'x');
     await storage.put('other/outside.txt', 'x');
@@ -88,9 +91,7 @@ describeEngines('user data integrity validator', (engine) => {
     const report = await validateUserIntegrity({ db, storage, now: NOW, batchSize: 2, onProgress: (p) => progress.push(p.done) });
 
     expect(report.counts).toEqual({
-      orphaned_dispatches: 1,
-      orphaned_file_uploads: 3,
-      orphaned_addresses: 1,
+      orphaned_rows: 5,
       cascade_leftovers: 1,
       dangling_foreign_keys: 3,
       deletions_without_success_audit: 1,
@@ -109,16 +110,18 @@ describeEngines('user data integrity validator', (engine) => {
     // 4 upload rows scanned two at a time: the keyset paging visited all of them.
     expect(m.file_uploads.scanned).toBe(4);
     expect(m.file_uploads.batches).toBeGreaterThanOrEqual(2);
-    expect(report.checks.cascade_deletions.user_sessions.samples).toEqual([{ id: row(10), user_id: GONE3 }]);
-    expect(report.checks.cascade_deletions.user_preferences.orphans).toBe(0);
+    expect(m.dispatches.orphans + m.addresses.orphans + m.file_uploads.orphans + m.export_logs.orphans).toBe(5);
+    expect(report.checks.cascade_deletions.sessions.samples).toEqual([{ id: row(10), user_id: GONE3 }]);
+    expect(report.checks.cascade_deletions.preferences.orphans).toBe(0);
 
     const fks = Object.fromEntries(report.checks.foreign_key_constraints.map((f) => [f.constraint_name, f]));
-    expect(fks.dispatches_user_id_fkey).toMatchObject({ table_name: 'dispatches', validated: true, enforced: true, dangling_rows: 1, on_delete: 'no action' });
-    expect(fks.addresses_user_id_fkey).toMatchObject({ table_name: 'addresses', validated: false, dangling_rows: 1 });
+    expect(fks.dispatches_user_id_fkey).toMatchObject({ table_name: 'public.dispatches', validated: true, enforced: true, dangling_rows: 1, on_delete: 'no action' });
+    expect(fks.addresses_user_id_fkey).toMatchObject({ table_name: 'public.addresses', validated: false, dangling_rows: 1 });
     expect(fks.user_sessions_user_id_fkey).toMatchObject({ on_delete: 'cascade', dangling_rows: 1 });
     expect(fks.user_preferences_user_id_fkey).toMatchObject({ on_delete: 'cascade', dangling_rows: 0 });
 
     expect(report.checks.audit_trail).toEqual({
+      tracked: true,
       deletions_recorded: 2,
       audited_deletions: 3,
       missing_success_audit: { count: 1, user_ids: [C] },
@@ -149,7 +152,7 @@ describeEngines('user data integrity validator', (engine) => {
 
     const orphanRule = userRules.find((r) => r.id === 'users.orphaned_records')!;
     const obs = await orphanRule.observe({ db, config: testConfig(), now: NOW, log: captureLogs().log });
-    expect(obs).toEqual([{ subject: 'global', value: 5, details: { dispatches: 1, file_uploads: 3, addresses: 1 } }]);
+    expect(obs).toEqual([{ subject: 'global', value: 5, details: { addresses: 1, dispatches: 1, export_logs: 0, file_uploads: 3 } }]);
   });
 
   it('reports a truncated storage listing and caps the samples', async () => {
@@ -160,7 +163,7 @@ describeEngines('user data integrity validator', (engine) => {
       await storage.put(`uploads/stray/${i}.bin`, 'x');
     }
     const report = await validateUserIntegrity({ db, storage, now: NOW, sampleLimit: 2, storageListLimit: 3 });
-    expect(report.counts.orphaned_file_uploads).toBe(5);
+    expect(report.counts.orphaned_rows).toBe(5);
     expect(report.checks.manual_cleanup.file_uploads.samples).toHaveLength(2);
     expect(report.checks.storage_objects).toEqual({
       prefix: 'uploads/',
@@ -168,5 +171,51 @@ describeEngines('user data integrity validator', (engine) => {
       truncated: true,
       orphaned: { count: 3, paths: ['uploads/stray/0.bin', 'uploads/stray/1.bin'] },
     });
+  });
+
+  it('without a trigger feeding cronwarden.deleted_users, audit gaps are not counted and the report gives the statement that installs it', async () => {
+    const db = await engine.fresh();
+    await db.exec(`drop trigger users_record_deletion on users`);
+    await user(db, A);
+    await user(db, B);
+    await db.query(`delete from users where id = $1`, [A]);
+    const report = await validateUserIntegrity({ db, now: NOW });
+    const statement =
+      "create trigger cronwarden_record_deletion after delete on public.users for each row execute function cronwarden.users_record_deletion('id', 'type', 'created_at');";
+    expect(report.checks.audit_trail).toMatchObject({
+      tracked: false,
+      deletions_recorded: 0,
+      missing_success_audit: { count: 0, user_ids: [] },
+      trigger_statement: statement,
+    });
+    expect(report.checks.audit_trail.note).toContain('No trigger records deletions');
+    expect(report.counts.deletions_without_success_audit).toBe(0);
+
+    // Installed as printed, the next deletion outside the endpoint is a gap.
+    await db.exec(statement);
+    await db.query(`delete from users where id = $1`, [B]);
+    const after = await validateUserIntegrity({ db, now: NOW });
+    expect(after.checks.audit_trail).toMatchObject({ tracked: true, deletions_recorded: 1, missing_success_audit: { count: 1, user_ids: [B] } });
+    expect(after.checks.audit_trail.trigger_statement).toBeUndefined();
+  });
+
+  it('a table that references users, created after the binding, is scanned and cleaned (the catalog is read at call time)', async () => {
+    const db = await engine.fresh();
+    await db.exec(`create table public.reviews (id bigserial primary key, author uuid references public.users (id), body text)`);
+    await user(db, A);
+    await user(db, B);
+    await db.query(`insert into public.reviews (author, body) values ($1, 'a1'), ($1, 'a2'), ($2, 'b1')`, [A, B]);
+    await bypassingForeignKeys(db, `insert into public.reviews (author, body) values ($1, 'orphan')`, [GONE1]);
+
+    const report = await validateUserIntegrity({ db, now: NOW });
+    expect(report.checks.manual_cleanup.reviews).toMatchObject({ table_name: 'public.reviews', user_column: 'author', on_delete: 'no action', scanned: 4, orphans: 1 });
+
+    const { log } = captureLogs();
+    const result = await deleteUser({ db, storage: tempStorage(), log, now: () => NOW, archivePrefix: 'archive/export-logs' }, A, { actor: 'tester' });
+    expect(result.deleted.reviews).toBe(2);
+    expect(await db.query(`select author, body from public.reviews order by id`)).toEqual([
+      { author: B, body: 'b1' },
+      { author: GONE1, body: 'orphan' },
+    ]);
   });
 });

@@ -37,14 +37,14 @@ const TO = new Date('2026-11-16T00:00:00Z');
 async function fixture(db: SqlDb) {
   for (const [at, status, errorType, duration, type] of ROWS) {
     await db.query(
-      `insert into audit_logs (action, actor, target_type, target_id, status, duration_ms, error_type, details, created_at)
+      `insert into cronwarden.audit_logs (action, actor, target_type, target_id, status, duration_ms, error_type, details, created_at)
        values ('USER_DELETION', 'tester', 'user', gen_random_uuid()::text, $1, $2, $3, $4, $5)`,
       [status, duration, errorType, type ? { user_type: type } : {}, new Date(at)],
     );
   }
   // Other audit actions never count.
   await db.query(
-    `insert into audit_logs (action, actor, target_type, status, duration_ms, error_type, created_at)
+    `insert into cronwarden.audit_logs (action, actor, target_type, status, duration_ms, error_type, created_at)
      values ('EXPORT_DELETION', 'x', 'export', 'failure', 99999, 'timeout', '2026-11-10T14:10:00Z')`,
   );
 }
@@ -171,6 +171,7 @@ describeEngines('user deletion reports', (engine) => {
       window_minutes: 60,
       window_start: '2026-11-10T14:00:00.000Z',
       window_end: '2026-11-10T15:00:00.000Z',
+      total_attempts: 2,
       total_deletions: 2,
       successful_deletions: 0,
       failed_deletions: 2,
@@ -187,16 +188,16 @@ describeEngines('user deletion reports', (engine) => {
 
     const series = await errorRateSeries(db, { hours: 3, now: new Date('2026-11-10T14:45:00Z') });
     expect(series).toEqual([
-      { hour_start: '2026-11-10T12:00:00.000Z', total: 0, failed: 0, error_rate_percent: 0, timeouts: 0, p95_duration_ms: null },
-      { hour_start: '2026-11-10T13:00:00.000Z', total: 0, failed: 0, error_rate_percent: 0, timeouts: 0, p95_duration_ms: null },
+      { hour_start: '2026-11-10T12:00:00.000Z', total: 0, failed: 0, error_rate_percent: 0, timeouts: 0, p95_duration_ms: null, not_found: 0 },
+      { hour_start: '2026-11-10T13:00:00.000Z', total: 0, failed: 0, error_rate_percent: 0, timeouts: 0, p95_duration_ms: null, not_found: 0 },
       // 1500, 25500, 26000: p95 at 1.9 → 25950.
-      { hour_start: '2026-11-10T14:00:00.000Z', total: 3, failed: 2, error_rate_percent: 66.67, timeouts: 2, p95_duration_ms: 25950 },
+      { hour_start: '2026-11-10T14:00:00.000Z', total: 3, failed: 2, error_rate_percent: 66.67, timeouts: 2, p95_duration_ms: 25950, not_found: 0 },
     ]);
 
     const config = testConfig();
     const gauges = Object.fromEntries(await Promise.all(userGauges.map(async (g) => [g.name, await g.collect({ db, config, now })])));
-    expect(gauges.cronwarden_user_deletion_error_rate_percent).toEqual([{ value: 100 }]);
-    expect(gauges.cronwarden_user_deletion_p95_duration_ms).toEqual([{ value: 25975 }]);
+    expect(gauges.cronwarden_user_deletion_error_ratio_last_hour).toEqual([{ value: 1 }]);
+    expect(gauges.cronwarden_user_deletion_p95_duration_seconds).toEqual([{ value: 25.975 }]);
     expect(gauges.cronwarden_user_deletion_attempts_last_hour).toContainEqual({ labels: { outcome: 'timeout' }, value: 2 });
 
     const ctx = { db, config, now, log: captureLogs().log };
@@ -219,7 +220,7 @@ describeEngines('user deletion reports', (engine) => {
     const now = new Date('2026-11-20T12:00:00Z');
     const attempt = (status: string, minutesAgo: number) =>
       db.query(
-        `insert into audit_logs (action, actor, target_type, target_id, status, duration_ms, error_type, created_at)
+        `insert into cronwarden.audit_logs (action, actor, target_type, target_id, status, duration_ms, error_type, created_at)
          values ('USER_DELETION', 'tester', 'user', gen_random_uuid()::text, $1, 100, $2, $3)`,
         [status, status === 'failure' ? 'db_error' : null, new Date(now.getTime() - minutesAgo * 60_000)],
       );
@@ -231,6 +232,46 @@ describeEngines('user deletion reports', (engine) => {
     await attempt('success', 30);
     const [obs] = await critical.observe(ctx);
     expect(obs.value).toBe(10);
+  });
+
+  it('a 404 for an unknown user is not a failed deletion: 1 failure out of 3 attempts with a 404 stays silent, and 404s never fill the minimum sample', async () => {
+    const db = await engine.fresh();
+    const now = new Date('2026-11-20T12:00:00Z');
+    const attempt = (status: string, errorType: string | null, minutesAgo: number, duration = 100) =>
+      db.query(
+        `insert into cronwarden.audit_logs (action, actor, target_type, target_id, status, duration_ms, error_type, created_at)
+         values ('USER_DELETION', 'tester', 'user', gen_random_uuid()::text, $1, $2, $3, $4)`,
+        [status, duration, errorType, new Date(now.getTime() - minutesAgo * 60_000)],
+      );
+    // The reported case: one success, one 404 and one real failure.
+    await attempt('success', null, 10);
+    await attempt('failure', 'not_found', 9, 8);
+    await attempt('failure', 'db_error', 8);
+    const ctx = { db, config: testConfig(), now, log: captureLogs().log };
+    const critical = userRules.find((r) => r.id === 'users.deletion_error_rate_critical')!;
+    expect(await critical.observe(ctx)).toEqual([]);
+    expect(await deletionStats(db, { minutes: 60, now })).toMatchObject({
+      total_attempts: 3,
+      total_deletions: 2,
+      successful_deletions: 1,
+      failed_deletions: 1,
+      error_rate_percent: 50,
+      not_found: 1,
+      avg_duration_ms: 100,
+    });
+
+    // Many 404s do not make a sample: 8 more 404s (11 attempts, 2 deletions) stay silent.
+    for (let i = 0; i < 8; i++) await attempt('failure', 'not_found', 20 + i, 8);
+    expect(await critical.observe(ctx)).toEqual([]);
+    // Eight more successes make 10 deletions: 1 failed of 10 is 10 %, with the 404s left out.
+    for (let i = 0; i < DELETION_ERROR_RATE_MIN_SAMPLE - 2; i++) await attempt('success', null, 30 + i);
+    const [obs] = await critical.observe(ctx);
+    expect(obs).toMatchObject({ value: 10, details: { total_deletions: 10, failed_deletions: 1, not_found: 9 } });
+    // The attempts fall in the 11:00 clock hour.
+    const [hour] = await errorRateSeries(db, { hours: 2, now });
+    expect(hour).toMatchObject({ total: 10, failed: 1, error_rate_percent: 10, not_found: 9 });
+    // The rules belong to the user deletion feature: the engine keeps them quiet while it is not bound.
+    expect(userRules.every((r) => r.feature === 'userDeletion')).toBe(true);
   });
 
   it('long-term report compares the last period with the one before', async () => {

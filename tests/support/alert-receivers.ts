@@ -30,6 +30,10 @@ export async function startReceivers() {
   const mode: Record<'slack' | 'webhook' | 'pagerduty' | 'email', Mode> = { slack: 'ok', webhook: 'ok', pagerduty: 'ok', email: 'ok' };
 
   const server = http.createServer((req, res) => {
+    // One connection per delivery. With keep-alive, a sender reusing a pooled connection that the
+    // server closes at its keep-alive timeout (5 s) gets ECONNRESET; when the test process is
+    // starved of CPU for seconds between evaluations, that race decides the test.
+    res.shouldKeepAlive = false;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

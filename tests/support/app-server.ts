@@ -27,17 +27,29 @@ async function freePort(): Promise<number> {
   });
 }
 
+export interface StartOptions {
+  /**
+   * When the app counts as started: `healthy` (default) waits for /api/health 200; `answering`
+   * for any answer (for an app whose database is meant to be unreachable).
+   */
+  ready?: 'healthy' | 'answering';
+}
+
 /**
  * The built app (`next start`, built once per test run by the global setup) on a free loopback
  * port, with its own embedded database in a temp DATA_DIR unless `env` says otherwise, holding
  * the demo app's tables (DEMO_APP=tables; SEED_DEMO_DATA=true for its rows too).
  */
-export async function startApp(env: Record<string, string> = {}): Promise<RunningApp> {
+export async function startApp(env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningApp> {
   if (!fs.existsSync(path.join('.next', 'BUILD_ID'))) throw new Error('No production build: run `npm run build` first.');
   const port = await freePort();
   const dataDir = env.DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cw-app-'));
   let out = '';
-  const child: ChildProcess = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+  // A long keep-alive: when the test process is starved of CPU (or blocked in spawnSync) for more
+  // than the default 5 s, the server would close a pooled connection the test's fetch then
+  // reuses ('other side closed'), and the machine's speed would decide the test.
+  const args = [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1', '--keepAliveTimeout', '120000'];
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -61,7 +73,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
     if (child.exitCode !== null) throw new Error(`app exited (${child.exitCode}):\n${out}`);
     try {
       const res = await fetch(`${url}/api/health`);
-      if (res.status === 200) break;
+      if (res.status === 200 || options.ready === 'answering') break;
     } catch {
       /* not yet listening */
     }

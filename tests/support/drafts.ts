@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { onTestFinished } from 'vitest';
+import { PostgresDb } from '../../src/lib/db/postgres';
 import type { SqlDb } from '../../src/lib/db/types';
+import { freshPostgresUrl, type Engine } from './db';
 
 export const HOUR = 3_600_000;
 export const MIN = 60_000;
@@ -62,7 +65,7 @@ export async function insertRun(db: SqlDb, r: RunSpec): Promise<string> {
   const finished = done ? new Date(r.started_at.getTime() + (duration ?? 0)) : null;
   const result = done && r.status !== 'failed' ? { errors: [], rows_affected: r.deleted_count ?? 0, deleted_count: r.deleted_count ?? 0 } : null;
   await db.query(
-    `insert into cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, result, rows_affected, error)
+    `insert into cronwarden.cron_job_runs (id, job, status, started_at, finished_at, duration_ms, dry_run, result, rows_affected, error)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     [
       id,
@@ -78,4 +81,26 @@ export async function insertRun(db: SqlDb, r: RunSpec): Promise<string> {
     ],
   );
   return id;
+}
+
+/**
+ * Session time zones the draft queries are tested under: their buckets and labels must be UTC
+ * whatever the session says. New York is behind UTC (and changes to daylight time on
+ * 2026-03-08); Chatham is 13:45 ahead, so an afternoon in UTC is already the next day there.
+ */
+export const SESSION_TIME_ZONES = ['UTC', 'America/New_York', 'Pacific/Chatham'] as const;
+
+/**
+ * A fresh demo database whose every query runs with session time zone `zone`. PGlite has one
+ * session; on PostgreSQL the database gets a pool of one connection, so the `set` holds for
+ * every query (the adapter's own connections start in UTC). Closed when the test ends.
+ */
+export async function freshInTimeZone(engine: Engine, zone: string): Promise<SqlDb> {
+  if (zone === 'UTC') return engine.fresh();
+  const db = engine.name === 'pglite' ? await engine.fresh() : PostgresDb.connect(await freshPostgresUrl(), 1);
+  if (engine.name === 'postgres') onTestFinished(() => db.close());
+  await db.exec(`set time zone '${zone.replace(/'/g, "''")}'`);
+  const [{ tz }] = await db.query<{ tz: string }>(`select current_setting('TimeZone') as tz`);
+  if (tz !== zone) throw new Error(`session time zone is ${tz}, not ${zone}`);
+  return db;
 }

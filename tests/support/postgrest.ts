@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { unreachableReason } from '../../src/lib/db/availability';
 import type { SqlDb } from '../../src/lib/db/types';
 
 export interface FakePostgrest {
@@ -31,7 +32,8 @@ const SERVED_SCHEMA = 'cronwarden';
  *   cronwarden's functions are served: a call that names no profile, or another exposed
  *   schema, finds nothing (404), as for a function of ours looked up in public;
  * - a set-returning result is cut at `maxRows` (1000), without an error, as `max-rows` does.
- * Errors come back as PostgREST does: 4xx with `{ code, message, details, hint }`.
+ * Errors come back as PostgREST does: 4xx with `{ code, message, details, hint }`, and 503
+ * PGRST000 when the database cannot be reached.
  */
 export async function startFakePostgrest(db: SqlDb, serviceKey: string, options: FakePostgrestOptions = {}): Promise<FakePostgrest> {
   const exposed = options.exposedSchemas ?? ['public', SERVED_SCHEMA];
@@ -79,6 +81,10 @@ export async function startFakePostgrest(db: SqlDb, serviceKey: string, options:
       const range = shown.length ? `0-${shown.length - 1}/*` : '*/*';
       send(200, shown, { 'content-range': range });
     } catch (err) {
+      // As PostgREST does when its database is down: 503 PGRST000, not a SQL error.
+      if (unreachableReason(err)) {
+        return send(503, { code: 'PGRST000', message: 'Could not connect with the database. Retrying the connection.', details: null, hint: null });
+      }
       const e = err as { code?: string; message: string };
       if (e.code === '42883') {
         return error(404, 'PGRST202', `Could not find the function ${schema}.${m[1]}(${Object.keys(body).sort().join(', ')}) in the schema cache`);

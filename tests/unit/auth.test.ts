@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { checkBearer, secretsEqual } from '../../src/lib/cron/auth';
+import { bearerTokenOf, checkBearer, secretsEqual } from '../../src/lib/cron/auth';
+import { requireAdmin } from '../../src/lib/http/admin-auth';
+import { metricsAuthorized } from '../../src/lib/monitoring/metrics';
+import { testConfig } from '../support/deps';
 import { AppError } from '../../src/lib/http/errors';
 
 const SECRET = 'a-very-long-cron-secret-value';
@@ -36,6 +39,22 @@ describe('cron guard', () => {
       expect(o.message).not.toContain(SECRET);
     }
     expect(outcome(`Bearer ${'x'.repeat(5000)}`)).toMatchObject({ status: 400, code: 'AUTH_HEADER_TOO_LONG' });
+  });
+  it('the Authorization scheme is case-insensitive: bearer, BEARER and BeArEr carry the same secret', () => {
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr', 'Bearer ']) {
+      expect(outcome(`${scheme} ${SECRET}`).status, scheme).toBe(200);
+      expect(outcome(`${scheme} wrong-secret`).status, scheme).toBe(401);
+    }
+    expect(bearerTokenOf('bearer abc')).toBe('abc');
+    expect(bearerTokenOf('Basic abc')).toBeNull();
+  });
+  it('every bearer check (admin API token, metrics token) reads the scheme case-insensitively', () => {
+    const token = 'admin-api-token-0123456789';
+    const config = testConfig({ ADMIN_API_TOKEN: token });
+    expect(() => requireAdmin(new Headers({ authorization: `bearer ${token}` }), config)).not.toThrow();
+    expect(() => requireAdmin(new Headers({ authorization: `bearer not-the-token-0000` }), config)).toThrow(AppError);
+    expect(metricsAuthorized(new Headers({ authorization: `BEARER ${token}` }), token)).toBe(true);
+    expect(metricsAuthorized(new Headers({ authorization: `bearer nope` }), token)).toBe(false);
   });
   it('secretsEqual compares whole values', () => {
     expect(secretsEqual('abc', 'abc')).toBe(true);

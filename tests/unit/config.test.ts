@@ -31,6 +31,32 @@ describe('configuration', () => {
       expect((err as Error).message).toContain(variable);
     }
   });
+  it.each([
+    ['CRON_SECRET', 16],
+    ['MAINTENANCE_CRON_SECRET', 1],
+    ['ADMIN_PASSWORD', 8],
+    ['ADMIN_API_TOKEN', 16],
+    ['SESSION_SECRET', 32],
+    ['METRICS_TOKEN', 16],
+    ['SUPABASE_SERVICE_ROLE_KEY', 1],
+    ['S3_ACCESS_KEY_ID', 1],
+    ['S3_SECRET_ACCESS_KEY', 1],
+  ])('refuses %s with leading or trailing whitespace at start, naming it', (variable, min) => {
+    const value = 's'.repeat(Math.max(min, 40));
+    const extra: Record<string, string> = variable === 'SUPABASE_SERVICE_ROLE_KEY' ? { SUPABASE_URL: 'https://x.supabase.co' } : {};
+    expect(() => loadConfig({ ...extra, [variable]: value })).not.toThrow();
+    for (const bad of [`${value} `, ` ${value}`, `${value}\n`, `\t${value}`, '   ']) {
+      let message = '';
+      try {
+        loadConfig({ ...extra, [variable]: bad });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        message = (err as Error).message;
+      }
+      expect(message, JSON.stringify(bad)).toContain(`${variable}: has leading or trailing whitespace`);
+      expect(message).not.toContain(value);
+    }
+  });
   it('collects configured secrets for scrubbing, including the database password', () => {
     const c = loadConfig({ CRON_SECRET: 'c'.repeat(20), DATABASE_URL: 'postgres://u:s3cretpw@h/db' });
     expect(c.secrets).toContain('c'.repeat(20));

@@ -52,3 +52,42 @@ it('logs an unreachable app instead of crashing', async () => {
   while (logs.ofType('scheduler_fire_failed').length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   expect(logs.ofType('scheduler_fire_failed')[0]).toMatchObject({ job: 'probe-job' });
 });
+
+it('logs a failed run, or an app that answers an error such as 503 DATABASE_UNAVAILABLE, at error level', async () => {
+  const answers = [
+    { status: 503, body: { success: false, error: { code: 'DATABASE_UNAVAILABLE', message: 'The database at 127.0.0.1:5432 is unreachable (ECONNREFUSED); try again when it is back.' } } },
+    { status: 200, body: { success: false, result: { run_id: 'r2', status: 'failed' } } },
+    { status: 200, body: { success: true, result: { run_id: 'r3', status: 'partial' } } },
+    { status: 409, body: { success: false, error: { code: 'ALREADY_RUNNING', message: 'busy', run_id: 'r4' } } },
+    { status: 200, body: { success: true, result: { run_id: 'r5', status: 'succeeded' } } },
+  ];
+  let served = 0;
+  server = http.createServer((_req, res) => {
+    const a = answers[Math.min(served++, answers.length - 1)];
+    res.writeHead(a.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(a.body));
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  const { log, logs } = captureLogs();
+  const scheduler = startLocalScheduler({
+    entries: [{ path: '/api/cron/probe-job', schedule: '* * * * * *' }],
+    baseUrl: `http://127.0.0.1:${port}`,
+    secret: 'scheduler-test-secret-123',
+    log,
+  });
+  stopScheduler = scheduler.stop;
+  const until = Date.now() + 15_000;
+  while (logs.ofType('scheduler_fired').length < answers.length && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  scheduler.stop();
+  const fired = logs.ofType('scheduler_fired').slice(0, answers.length);
+  expect(fired.map((l) => [l.level, l.outcome, l.http_status])).toEqual([
+    ['error', 'failed', 503],
+    ['error', 'failed', 200],
+    ['warn', 'partial', 200],
+    ['warn', 'skipped', 409],
+    ['info', 'ok', 200],
+  ]);
+  expect(fired[0]).toMatchObject({ error_code: 'DATABASE_UNAVAILABLE', job: 'probe-job' });
+  expect(String(fired[0].error)).toContain('127.0.0.1:5432');
+});

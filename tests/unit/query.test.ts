@@ -34,6 +34,18 @@ describe('query parsing', () => {
     expect(err(() => parseOrThrow(schema, { nope: '1' })).message).toContain("'nope'");
     expect(err(() => queryObject(new URL('http://x/?hours=1&hours=2'))).code).toBe('DUPLICATE_PARAMETER');
   });
+  it.each(['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString'])(
+    '?%s=1 is refused like any other unknown parameter',
+    (name) => {
+      const e = err(() => parseOrThrow(schema, queryObject(new URL(`http://x/?${name}=1`))));
+      expect(e).toBeInstanceOf(AppError);
+      expect(e).toMatchObject({ status: 400, code: 'UNKNOWN_PARAMETER' });
+      expect(e.message).toContain(`'${name}'`);
+      // Repeated, it is a duplicate like any other name; alone, it is an own key of the query.
+      expect(err(() => queryObject(new URL(`http://x/?${name}=1&${name}=2`))).code).toBe('DUPLICATE_PARAMETER');
+      expect(Object.keys(queryObject(new URL(`http://x/?${name}=1`)))).toEqual([name]);
+    },
+  );
   it('414 on an oversized query string', () => {
     expect(err(() => queryObject(new URL(`http://x/?a=${'x'.repeat(5000)}`))).status).toBe(414);
   });

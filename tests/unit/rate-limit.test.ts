@@ -1,5 +1,9 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { clientIp, FailureRateLimiter } from '../../src/lib/http/rate-limit';
+import { clientAddress } from '../../src/lib/http/client-address';
+import { installRequestStamp, PEER_HEADER } from '../../src/lib/http/request-stamp';
+import { FailureRateLimiter } from '../../src/lib/http/rate-limit';
 
 const WINDOW = 15 * 60 * 1000;
 
@@ -65,17 +69,56 @@ describe('FailureRateLimiter', () => {
   });
 });
 
-describe('clientIp', () => {
-  it('takes the last X-Forwarded-For hop (what the nearest proxy saw)', () => {
-    expect(clientIp(new Headers({ 'x-forwarded-for': '198.51.100.1, 10.0.0.2 , 203.0.113.9' }))).toBe('203.0.113.9');
-    expect(clientIp(new Headers({ 'x-forwarded-for': '::1' }))).toBe('::1');
+/** A real HTTP server whose handler sees what a Next route handler sees: a Request built from the headers. */
+async function serve(policy: { trustProxyHops: number; vercel: boolean }) {
+  installRequestStamp();
+  const server = http.createServer((req, res) => {
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+    res.end(clientAddress(new Request('http://local/', { headers }), policy));
   });
-  it('falls back to X-Real-IP, then "unknown"', () => {
-    expect(clientIp(new Headers({ 'x-real-ip': '192.0.2.4' }))).toBe('192.0.2.4');
-    expect(clientIp(new Headers({ 'x-forwarded-for': ' , ' , 'x-real-ip': '192.0.2.5' }))).toBe('192.0.2.5');
-    expect(clientIp(new Headers())).toBe('unknown');
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  return {
+    ask: async (headers: Record<string, string> = {}) => (await fetch(url, { headers })).text(),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('clientAddress', () => {
+  it("is the socket's address by default: X-Forwarded-For, X-Real-IP and a forged stamp are ignored", async () => {
+    const s = await serve({ trustProxyHops: 0, vercel: false });
+    try {
+      expect(await s.ask()).toBe('127.0.0.1');
+      expect(await s.ask({ 'x-forwarded-for': '203.0.113.9' })).toBe('127.0.0.1');
+      expect(await s.ask({ 'x-forwarded-for': '198.51.100.1, 203.0.113.9', 'x-real-ip': '192.0.2.4' })).toBe('127.0.0.1');
+      expect(await s.ask({ [PEER_HEADER]: '0123456789abcdef0123456789abcdef 192.0.2.77' })).toBe('127.0.0.1');
+    } finally {
+      await s.close();
+    }
   });
-  it('bounds the key length', () => {
-    expect(clientIp(new Headers({ 'x-forwarded-for': 'x'.repeat(500) }))).toHaveLength(64);
+  it('with TRUST_PROXY_HOPS=n takes the n-th address from the right of X-Forwarded-For + socket', async () => {
+    const one = await serve({ trustProxyHops: 1, vercel: false });
+    const two = await serve({ trustProxyHops: 2, vercel: false });
+    try {
+      // One proxy appended the client it saw (203.0.113.9); what the client wrote before is ignored.
+      expect(await one.ask({ 'x-forwarded-for': '198.51.100.1, 203.0.113.9' })).toBe('203.0.113.9');
+      expect(await two.ask({ 'x-forwarded-for': '198.51.100.1, 203.0.113.9, 10.0.0.2' })).toBe('203.0.113.9');
+      // Fewer hops than configured: the leftmost address there is.
+      expect(await two.ask({ 'x-forwarded-for': '203.0.113.9' })).toBe('203.0.113.9');
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+  it("on Vercel is the platform's client address (x-real-ip, set by Vercel)", () => {
+    const vercel = { trustProxyHops: 0, vercel: true };
+    expect(clientAddress(new Request('http://x/', { headers: { 'x-real-ip': '192.0.2.4', 'x-forwarded-for': '1.2.3.4' } }), vercel)).toBe('192.0.2.4');
+    expect(clientAddress(new Request('http://x/'), vercel)).toBe('unknown');
+  });
+  it('is "unknown" without a stamp from this process, and bounded in length', () => {
+    const headers = { [PEER_HEADER]: 'not-the-token 192.0.2.1', 'x-forwarded-for': '192.0.2.2' };
+    expect(clientAddress(new Request('http://x/', { headers }), { trustProxyHops: 0, vercel: false })).toBe('unknown');
+    expect(clientAddress(new Request('http://x/', { headers: { 'x-forwarded-for': 'x'.repeat(500) } }), { trustProxyHops: 1, vercel: false })).toHaveLength(64);
   });
 });

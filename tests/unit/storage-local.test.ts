@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStorage, LocalStorage } from '@/lib/storage';
+import { OutsideStorageRootError } from '@/lib/storage/local';
 import { httpStatusOf, isTransientError, withRetry } from '@/lib/storage/retry';
 import { storageContract } from '../support/storage-contract';
 
@@ -65,6 +66,69 @@ describe('LocalStorage specifics', () => {
     expect(await fs.readdir(path.join(root, '2026'))).toEqual(['keep.json']);
     await storage.remove(['2026/keep.json']);
     expect(await fs.readdir(root)).toEqual([]);
+  });
+
+  it('refuses every operation on a path whose real location is outside the root (symbolic links)', async () => {
+    const base = await freshRoot();
+    const root = path.join(base, 'storage');
+    const outside = path.join(base, 'outside');
+    await fs.mkdir(path.join(root, 'inside-real'), { recursive: true });
+    await fs.mkdir(outside);
+    await fs.writeFile(path.join(outside, 'secret.txt'), 'do not touch');
+    await fs.symlink(outside, path.join(root, 'exports')); // a folder link leading out
+    await fs.symlink(path.join(outside, 'secret.txt'), path.join(root, 'link.txt')); // a file link leading out
+    await fs.symlink(path.join(outside, 'nowhere.txt'), path.join(root, 'dangling.txt')); // a link to nothing
+    await fs.symlink(path.join(root, 'inside-real'), path.join(root, 'inside-alias')); // a link that stays inside
+    const storage = new LocalStorage(root);
+    const refused = ['exports/secret.txt', 'exports/new.txt', 'exports/deeper/new.txt', 'link.txt', 'dangling.txt'];
+
+    for (const p of refused) {
+      await expect(storage.get(p), p).rejects.toBeInstanceOf(OutsideStorageRootError);
+      await expect(storage.exists(p), p).rejects.toBeInstanceOf(OutsideStorageRootError);
+      await expect(storage.put(p, 'overwritten'), p).rejects.toBeInstanceOf(OutsideStorageRootError);
+    }
+    const removal = await storage.remove(refused);
+    expect(removal.removed).toEqual([]);
+    expect(removal.failed.map((f) => f.path)).toEqual(refused);
+    for (const f of removal.failed) expect(f.error).toMatch(/resolves outside the storage root/);
+    await expect(storage.list('exports/')).rejects.toBeInstanceOf(OutsideStorageRootError);
+    await expect(storage.list('exports/sec')).rejects.toBeInstanceOf(OutsideStorageRootError);
+
+    // Nothing outside changed, and the links themselves are still there.
+    expect(await fs.readdir(outside)).toEqual(['secret.txt']);
+    expect(await fs.readFile(path.join(outside, 'secret.txt'), 'utf8')).toBe('do not touch');
+    expect((await fs.lstat(path.join(root, 'link.txt'))).isSymbolicLink()).toBe(true);
+
+    // Links that stay inside the root work, and a full listing never follows a link.
+    await storage.put('inside-alias/a.txt', 'a');
+    expect(new TextDecoder().decode((await storage.get('inside-real/a.txt'))!)).toBe('a');
+    expect(await storage.remove(['inside-alias/a.txt'])).toEqual({ removed: ['inside-alias/a.txt'], failed: [] });
+    await storage.put('plain/b.txt', 'b');
+    expect((await storage.list('')).map((o) => o.path)).toEqual(['plain/b.txt']);
+
+    // A root that is itself a link to a real folder is fine.
+    const viaLink = path.join(base, 'root-link');
+    await fs.symlink(root, viaLink);
+    const linked = new LocalStorage(viaLink);
+    expect(await linked.exists('plain/b.txt')).toBe(true);
+    await expect(linked.get('exports/secret.txt')).rejects.toBeInstanceOf(OutsideStorageRootError);
+  });
+
+  it("errors name paths relative to the storage root, never the server's absolute path", async () => {
+    const root = await freshRoot();
+    const storage = new LocalStorage(root);
+    await storage.put('logs/folder/inner.txt', 'inner');
+    await storage.put('logs/file.txt', 'f');
+
+    const removal = await storage.remove(['logs/folder']);
+    expect(removal.failed[0]!.error).toMatch(/^(EISDIR|EPERM): .*'logs\/folder'/);
+    // A file where a folder is needed: mkdir fails.
+    const putError = await storage.put('logs/file.txt/child.txt', 'x').then(() => null, (e: Error) => e);
+    expect(putError?.message).toMatch(/'logs\/file\.txt'/);
+    expect((putError as { code?: string }).code).toMatch(/EEXIST|ENOTDIR/);
+    for (const text of [removal.failed[0]!.error, putError!.message, putError!.stack ?? '', JSON.stringify(putError)]) {
+      expect(text).not.toContain(root);
+    }
   });
 
   it('lists nothing (rather than failing) before the root folder exists', async () => {

@@ -1,10 +1,12 @@
 import type { Db } from '../db/types';
 import { jobs } from '../cron/registry';
-import { describeSchedule, nextRuns, scheduleOf } from '../cron/schedule';
+import { describeSchedule, scheduleOf } from '../cron/schedule';
+import { jobFirings, lastFirings, nextFiring } from '../schedules/firing';
+import { declaredScheduler, type SchedulerName } from '../schedules/scheduler';
 
 /**
  * What the admin page and /api/admin/jobs show about jobs and their runs: the registry joined
- * with vercel.json schedules and the run history (cron_job_summary, cron_recent_runs,
+ * with the schedule table, the scheduler that fires each job and the run history (cron_job_summary, cron_recent_runs,
  * cron_get_run). Values are normalised to plain JSON (ISO strings, numbers), whatever the
  * adapter returned (Date objects, bigint strings from postgres.js, JSON strings from PostgREST).
  */
@@ -30,10 +32,19 @@ export interface JobOverview {
   name: string;
   description: string;
   max_duration_seconds: number;
-  /** The cron expression from vercel.json; null when the job is not scheduled. */
+  /** The job's own cron expression (the schedule table); null when the job is not scheduled. */
   schedule: string | null;
   schedule_text: string;
+  /** When its scheduler next fires it (on Vercel Hobby: the daily dispatch after its own time). */
   next_run_at: string | null;
+  /** The scheduler that fires it, and when that scheduler last started a run of it. */
+  fired_by: {
+    scheduler: SchedulerName;
+    label: string;
+    /** True when this scheduler runs it less often than its own schedule (Hobby: once a day). */
+    less_often: boolean;
+    last_fired_at: string | null;
+  } | null;
   running: boolean;
   runs_24h: number;
   failures_24h: number;
@@ -105,20 +116,20 @@ interface SummaryRow {
   failures_24h: unknown;
 }
 
-/** One row per registered job, in registry order. */
-export async function jobsOverview(db: Db, now: Date, openAlertsByJob?: Map<string, number>): Promise<JobOverview[]> {
-  const summary = await db.rpc<SummaryRow>('cron_job_summary', { p_now: now });
+/** One row per registered job, in registry order; `scheduler`: the one firing the jobs (default: scheduler.json's). */
+export async function jobsOverview(
+  db: Db,
+  now: Date,
+  openAlertsByJob?: Map<string, number>,
+  scheduler: SchedulerName = declaredScheduler(),
+): Promise<JobOverview[]> {
+  const firings = jobFirings(scheduler);
+  const [summary, lastFired] = await Promise.all([db.rpc<SummaryRow>('cron_job_summary', { p_now: now }), lastFirings(db, firings)]);
   const byJob = new Map(summary.map((s) => [s.job, s]));
   return jobs.map((job) => {
     const schedule = scheduleOf(job.name) ?? null;
-    let next: string | null = null;
-    if (schedule) {
-      try {
-        next = iso(nextRuns(schedule, 1, now)[0]);
-      } catch {
-        next = null;
-      }
-    }
+    const firing = firings.find((f) => f.job === job.name);
+    const next = firing ? iso(nextFiring(firing, now)) : null;
     const s = byJob.get(job.name);
     return {
       name: job.name,
@@ -127,6 +138,9 @@ export async function jobsOverview(db: Db, now: Date, openAlertsByJob?: Map<stri
       schedule,
       schedule_text: schedule ? describeSchedule(schedule) : 'Not scheduled',
       next_run_at: next,
+      fired_by: firing
+        ? { scheduler, label: firing.firedBy, less_often: firing.lessOften, last_fired_at: iso(lastFired.get(job.name) ?? null) }
+        : null,
       running: Boolean(s?.running),
       runs_24h: num(s?.runs_24h) ?? 0,
       failures_24h: num(s?.failures_24h) ?? 0,

@@ -7,6 +7,7 @@ import { requireAdmin } from '../http/admin-auth';
 import { AppError } from '../http/errors';
 import { parseJsonBody } from '../http/admin-route';
 import { parseOrThrow, queryObject } from '../http/query';
+import { assertSameOrigin } from '../http/same-origin';
 
 export const runNowBody = z.strictObject({
   dryRun: z.boolean({ message: 'must be true or false' }),
@@ -19,8 +20,10 @@ export const runNowBody = z.strictObject({
  */
 export async function runNow(request: Request, jobName: string): Promise<Response> {
   try {
-    requireAdmin(request.headers, getApp().config);
-    parseOrThrow(z.strictObject({}), queryObject(new URL(request.url)));
+    const { config } = getApp();
+    assertSameOrigin(request, config);
+    requireAdmin(request.headers, config);
+    parseOrThrow(z.strictObject({}), queryObject(request));
     const job = getJob(jobName);
     if (!job) throw new AppError(404, 'UNKNOWN_JOB', `No job named '${jobName.slice(0, 64)}'.`);
     const { dryRun } = await parseJsonBody(request, runNowBody);

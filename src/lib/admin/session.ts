@@ -8,13 +8,15 @@ import {
   SESSION_TTL_SECONDS,
   sessionCookie,
 } from '../http/admin-auth';
+import { readBodyText, readForm } from '../http/body';
 import { AppError, errorResponse, jsonResponse } from '../http/errors';
-import { clientIp, FailureRateLimiter } from '../http/rate-limit';
+import { clientAddress } from '../http/client-address';
+import { FailureRateLimiter } from '../http/rate-limit';
+import { assertSameOrigin } from '../http/same-origin';
 
 /** Wrong passwords allowed per client address inside SIGN_IN_WINDOW_MS before 429. */
 export const SIGN_IN_FAILURE_LIMIT = 5;
 export const SIGN_IN_WINDOW_MS = 15 * 60 * 1000;
-const MAX_BODY_BYTES = 8 * 1024;
 
 const signInLimiter = new FailureRateLimiter({ limit: SIGN_IN_FAILURE_LIMIT, windowMs: SIGN_IN_WINDOW_MS });
 
@@ -46,21 +48,17 @@ function signInPage(params: Record<string, string>): string {
   return `/admin/sign-in?${new URLSearchParams(params).toString()}`;
 }
 
+/** The password (and where to go next), read under the body cap whatever the transfer encoding. */
 async function readCredentials(request: Request, form: boolean): Promise<{ password: string; next: string }> {
-  const length = Number(request.headers.get('content-length') ?? 0);
-  if (length > MAX_BODY_BYTES) throw new AppError(413, 'BODY_TOO_LARGE', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
   if (form) {
-    const data = await request.formData().catch(() => {
-      throw new AppError(400, 'INVALID_BODY', 'Could not read the form.');
-    });
+    const data = await readForm(request);
     const password = data.get('password');
     if (typeof password !== 'string' || password === '' || password.length > 1024) {
       throw new AppError(400, 'INVALID_PARAMETER', "Invalid field 'password': is required.");
     }
     return { password, next: safeAdminPath(data.get('next')) };
   }
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw new AppError(413, 'BODY_TOO_LARGE', `Request body larger than ${MAX_BODY_BYTES} bytes.`);
+  const text = await readBodyText(request);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -77,15 +75,18 @@ async function readCredentials(request: Request, form: boolean): Promise<{ passw
 }
 
 /**
- * POST /api/admin/session: signs in with ADMIN_PASSWORD (JSON `{password}` or a form post).
- * Wrong passwords count per client address; past the limit every attempt (right or wrong) gets
- * 429 with Retry-After until the window ends. Forms get 303 redirects, JSON callers status codes.
+ * POST /api/admin/session: signs in with ADMIN_PASSWORD (JSON `{password}` or a form post, at
+ * most 8 KB: 413 beyond, whatever the transfer encoding). Refused (403) from another site. Wrong
+ * passwords count per client address (the socket's, see client-address.ts); past the limit every
+ * attempt (right or wrong) gets 429 with Retry-After until the window ends. Forms get 303
+ * redirects, JSON callers status codes.
  */
 export async function signIn(request: Request): Promise<Response> {
   const form = isForm(request);
-  const ip = clientIp(request.headers);
   try {
     const { config, log } = getApp();
+    assertSameOrigin(request, config);
+    const ip = clientAddress(request, config.clientAddress);
     if (!config.admin.password) {
       throw new AppError(500, 'SERVER_MISCONFIGURED', 'ADMIN_PASSWORD is not set on the server; the admin area is closed until it is.');
     }
@@ -119,18 +120,32 @@ export async function signIn(request: Request): Promise<Response> {
     const expiresAt = new Date(Math.floor(now / 1000) * 1000 + SESSION_TTL_SECONDS * 1000).toISOString();
     return jsonResponse({ success: true, expires_at: expiresAt }, 200, { 'set-cookie': cookie });
   } catch (err) {
-    if (form && err instanceof AppError && err.status < 500) return redirectTo(signInPage({ error: 'invalid_request' }));
+    // A body over the cap and a cross-site post get their status, not a friendly redirect.
+    if (form && err instanceof AppError && err.status < 500 && err.status !== 413 && err.status !== 403) {
+      return redirectTo(signInPage({ error: 'invalid_request' }));
+    }
     return failureResponse(err);
   }
 }
 
-/** DELETE /api/admin/session (JSON) and POST /api/admin/session/sign-out (form): clears the cookie. */
+/**
+ * DELETE /api/admin/session (JSON) and POST /api/admin/session/sign-out (form): clears the cookie.
+ * Refused (403) from another site.
+ */
 export function signOut(request: Request, form: boolean): Response {
+  let app: ReturnType<typeof getApp> | undefined;
   try {
-    getApp().log.info({ type: 'admin_signed_out', client_ip: clientIp(request.headers) }, 'admin signed out');
+    app = getApp();
   } catch {
     // an invalid configuration must not keep the cookie alive
   }
+  try {
+    // Another site must not be able to sign the admin out either.
+    assertSameOrigin(request, app?.config ?? { appUrl: '', clientAddress: { trustProxyHops: 0, vercel: false } });
+  } catch (err) {
+    return failureResponse(err);
+  }
+  app?.log.info({ type: 'admin_signed_out', client_ip: clientAddress(request, app.config.clientAddress) }, 'admin signed out');
   const cookie = clearedSessionCookie();
   if (form) return redirectTo('/admin/sign-in?signed_out=1', { 'set-cookie': cookie });
   return jsonResponse({ success: true }, 200, { 'set-cookie': cookie });

@@ -481,7 +481,14 @@ function compileUserDeletion(b: UserDeletionBinding, exportsBinding: ExportsBind
       statements,
       storageReferences: refs,
       userTables,
-      settings: { table: b.users.table, id_column: b.users.columns.id, discover_foreign_keys: b.discoverForeignKeys },
+      settings: {
+        table: b.users.table,
+        id_column: b.users.columns.id,
+        // the trigger that records deletions (cronwarden.users_record_deletion) reads these columns
+        type_column: b.users.columns.type,
+        created_at_column: b.users.columns.createdAt,
+        discover_foreign_keys: b.discoverForeignKeys,
+      },
     },
     b,
   );

@@ -15,6 +15,16 @@ export function secretsEqual(given: string, expected: string): boolean {
 }
 
 /**
+ * The token of an `Authorization: Bearer <token>` header, or null for any other shape. The scheme
+ * is case-insensitive (RFC 9110 11.1: `bearer x` and `BEARER x` are the same credentials).
+ */
+export function bearerTokenOf(header: string | null): string | null {
+  if (header === null) return null;
+  const match = /^bearer +([\x21-\x7e]+)$/i.exec(header.trim());
+  return match ? match[1] : null;
+}
+
+/**
  * The one guard for every cron route: `Authorization: Bearer <CRON_SECRET>`.
  * Throws AppError 500 when the server has no secret (never "open when misconfigured"),
  * 400 for a malformed or oversized header, 401 for a missing or wrong secret.
@@ -31,11 +41,11 @@ export function checkBearer(headers: Headers, configuredSecret: string | undefin
   if (header.length > MAX_AUTH_HEADER_LENGTH) {
     throw new AppError(400, 'AUTH_HEADER_TOO_LONG', `Authorization header longer than ${MAX_AUTH_HEADER_LENGTH} characters.`);
   }
-  const match = /^Bearer ([\x21-\x7e]+)$/.exec(header.trim());
-  if (!match) {
+  const token = bearerTokenOf(header);
+  if (token === null) {
     throw new AppError(400, 'MALFORMED_AUTHORIZATION', 'Malformed Authorization header: expected "Bearer <secret>".');
   }
-  if (!secretsEqual(match[1], configuredSecret)) {
+  if (!secretsEqual(token, configuredSecret)) {
     throw new AppError(401, 'UNAUTHORIZED', 'Invalid credentials.');
   }
 }

@@ -20,7 +20,7 @@ type Handler = (request: Request) => Promise<Response>;
 export const maintenanceGet: Handler = async (request) => {
   try {
     checkMaintenanceAuth(request.headers, getApp().config.cron);
-    const { dryRun: rawDryRun, ...rest } = queryObject(new URL(request.url));
+    const { dryRun: rawDryRun, ...rest } = queryObject(request);
     const dryRun = parseOrThrow(z.object({ dryRun: dryRunParam }), rawDryRun === undefined ? {} : { dryRun: rawDryRun }).dryRun ?? false;
     const input = parseOrThrow(maintenanceJob.input, rest);
     const outcome = await runJob(maintenanceJob, { input, dryRun, trigger: 'http' }, await getJobDeps());

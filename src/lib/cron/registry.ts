@@ -12,8 +12,8 @@ import type { JobDefinition } from './types';
 export type AnyJob = JobDefinition<any>;
 
 /**
- * The closed set of jobs. Each is served at /api/cron/<name> and scheduled in vercel.json;
- * tests check the three agree.
+ * The closed set of jobs. Each is served at /api/cron/<name> and scheduled in the schedule
+ * table (src/lib/schedules/table.ts); tests check the three agree, and vercel.json with them.
  */
 export const jobs: readonly AnyJob[] = [runHistoryPruneJob, alertsEvaluateJob, maintenanceJob, draftCleanupJob, exportFileCleanupJob, exportLogCleanupJob, exportMetricsAggregateJob, storageCleanupRetryJob];
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { getApp, getJobDeps } from '../app';
 import { ConfigError } from '../config';
+import { isDatabaseUnavailable, type DatabaseUnavailableError } from '../db/availability';
 import { AppError, appErrorResponse, errorResponse, jsonResponse } from '../http/errors';
 import { dryRunParam, parseOrThrow, queryObject } from '../http/query';
 import { checkBearer } from './auth';
@@ -11,17 +12,20 @@ type Handler = (request: Request) => Promise<Response>;
 
 function triggerOf(headers: Headers): RunTrigger {
   const declared = headers.get('x-cron-trigger');
-  if (declared === 'scheduler' || declared === 'admin' || declared === 'script') return declared;
+  if (declared === 'scheduler' || declared === 'admin' || declared === 'script' || declared === 'pg_cron') return declared;
   return (headers.get('user-agent') ?? '').startsWith('vercel-cron') ? 'vercel' : 'http';
 }
 
-/** The HTTP answer for a runner outcome, in the seeds' shape. */
+/**
+ * The HTTP answer for a runner outcome, in the seeds' shape. A failed run answers 500 with its
+ * result body, so Vercel's cron log and uptime checks see the failure; partial runs stay 200.
+ */
 export function outcomeResponse(outcome: RunOutcome): Response {
   switch (outcome.kind) {
     case 'finished':
       return jsonResponse(
         { success: outcome.status !== 'failed', result: outcome.result, timestamp: outcome.result.timestamp },
-        200,
+        outcome.status === 'failed' ? 500 : 200,
       );
     case 'conflict':
       return errorResponse(409, 'ALREADY_RUNNING', 'This job is already running; try again when it has finished.', {
@@ -30,15 +34,23 @@ export function outcomeResponse(outcome: RunOutcome): Response {
       });
     case 'crashed':
       if (outcome.error instanceof AppError) return appErrorResponse(outcome.error);
+      if (isDatabaseUnavailable(outcome.error)) return databaseUnavailableResponse(outcome.error);
       return errorResponse(500, 'JOB_FAILED', `The job failed; details are recorded with run ${outcome.runId}.`, {
         run_id: outcome.runId,
       });
   }
 }
 
+/** 503 naming where the database is (host and port, never credentials); logged once by the app. */
+function databaseUnavailableResponse(err: DatabaseUnavailableError): Response {
+  const { host, port } = err.endpoint;
+  return errorResponse(503, err.code, err.message, { host, port, reason: err.reason }, { 'retry-after': '10' });
+}
+
 /** Anything thrown outside a run: caller errors keep their status, the rest is a bare 500. */
 export function failureResponse(err: unknown): Response {
   if (err instanceof AppError) return appErrorResponse(err);
+  if (isDatabaseUnavailable(err)) return databaseUnavailableResponse(err);
   if (err instanceof ConfigError) {
     return errorResponse(500, 'SERVER_MISCONFIGURED', 'The server configuration is invalid; see the server log.');
   }
@@ -59,7 +71,7 @@ export function cronRoute<I>(job: JobDefinition<I>): Record<'GET' | 'HEAD' | 'PO
   const GET: Handler = async (request) => {
     try {
       checkBearer(request.headers, getApp().config.cron.secret);
-      const raw = queryObject(new URL(request.url));
+      const raw = queryObject(request);
       const { dryRun: rawDryRun, ...rest } = raw;
       const dryRun = parseOrThrow(z.object({ dryRun: dryRunParam }), rawDryRun === undefined ? {} : { dryRun: rawDryRun }).dryRun ?? false;
       const input = parseOrThrow(job.input, rest);

@@ -3,12 +3,15 @@ import { requireFeature } from '../bindings/features';
 import { scrubSecrets } from '../logger';
 import { AppError } from '../http/errors';
 import { createBudget } from './budget';
+import { runPings } from './pings';
 import type { JobDefinition, JobDeps, JobResult } from './types';
+import { unrecordedFinishesOf } from './unrecorded-finishes';
 
 /** Seconds a lease outlives the platform's time limit before another run may take it over. */
 export const LEASE_GRACE_SECONDS = 60;
 
-export type RunTrigger = 'http' | 'vercel' | 'scheduler' | 'admin' | 'script';
+/** Who started a run (cron_job_runs.trigger): 'dispatcher' is /api/cron/dispatch, 'pg_cron' Supabase Cron. */
+export type RunTrigger = 'http' | 'vercel' | 'scheduler' | 'admin' | 'script' | 'dispatcher' | 'pg_cron';
 
 export interface RunOptions<I> {
   input: I;
@@ -49,8 +52,10 @@ interface BeginRow {
 
 /**
  * Runs one job invocation: lease → run row → job → outcome recorded → lease released.
- * Every path that took the lease releases it; a process that dies leaves a lease that expires
- * after maxDuration + grace, and the next run marks the dead run failed.
+ * Every path that took the lease releases it; when the database does not take the end of the
+ * run, the end is kept and retried (and tried again before this job's next run here). A process
+ * that dies leaves a lease that expires after maxDuration + grace, and the next run marks the
+ * dead run failed.
  */
 export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, deps: JobDeps): Promise<RunOutcome> {
   // A job of a feature that is switched off or not bound is refused before it takes a lease.
@@ -60,6 +65,9 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
   const t0 = performance.now();
   const log = deps.log.child({ job: def.name, run_id: runId });
 
+  // An earlier run of this job whose end the database did not take still holds the lease.
+  const finishes = unrecordedFinishesOf(deps.db);
+  await finishes.flush(def.name);
   const [begin] = await deps.db.rpc<BeginRow>('cron_begin_run', {
     p_job: def.name,
     p_run_id: runId,
@@ -80,6 +88,8 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
     );
   }
   log.info({ type: 'cron_run_started', dry_run: options.dryRun, trigger: options.trigger ?? 'http' }, 'job started');
+  const pings = runPings(def.name, runId, options.dryRun, { config: deps.config, log });
+  void pings.started();
 
   const budget = createBudget(options.budgetMs ?? def.maxDurationSeconds * 1000, options.budgetMs ? 0 : 3_000, options.budgetClock);
   let result: JobResult | undefined;
@@ -95,8 +105,10 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
   const errorText = failure ? scrubSecrets(failure.message, deps.config.secrets).slice(0, 2000) : null;
   const recorded = result ? scrubSecrets({ ...result, errors: result.errors.slice(0, 100) }, deps.config.secrets) : null;
 
-  try {
-    await deps.db.rpc('cron_finish_run', {
+  // Kept and retried when the database does not answer, so the lease does not outlive the run.
+  await finishes.record(
+    def.name,
+    {
       p_run_id: runId,
       p_status: status,
       p_result: recorded,
@@ -104,14 +116,13 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
       p_rows_affected: result?.rows_affected ?? 0,
       p_duration_ms: durationMs,
       p_now: finishedAt,
-    });
-  } catch (err) {
-    // The lease will expire on its own; the next run records this one as failed.
-    log.error({ type: 'cron_run_record_failed', err }, 'could not record the end of the run');
-  }
+    },
+    log,
+  );
 
   if (failure) {
     log.error({ type: 'cron_run_failed', duration_ms: durationMs, err: failure }, 'job failed');
+    void pings.finished({ status, duration_ms: durationMs, error: errorText ?? undefined });
     return { kind: 'crashed', runId, error: failure, durationMs };
   }
   // The caller sees the job's own result, scrubbed of configured secrets like the recorded copy.
@@ -127,6 +138,7 @@ export async function runJob<I>(def: JobDefinition<I>, options: RunOptions<I>, d
     },
     'job finished',
   );
+  void pings.finished({ status, duration_ms: durationMs, result: r });
   return {
     kind: 'finished',
     runId,

@@ -1,6 +1,6 @@
 import { Cron } from 'croner';
 import cronstrue from 'cronstrue';
-import vercelConfig from '../../../vercel.json';
+import { JOB_SCHEDULES } from '../schedules/table';
 
 export interface CronEntry {
   path: string;
@@ -9,9 +9,13 @@ export interface CronEntry {
 
 export const CRON_PATH_PREFIX = '/api/cron/';
 
-/** vercel.json is the single source of schedules. */
-export function cronEntries(config: { crons?: CronEntry[] } = vercelConfig): CronEntry[] {
-  return config.crons ?? [];
+/**
+ * Every job at its own schedule (the schedule table, src/lib/schedules/table.ts), as path +
+ * schedule: what Vercel Pro and the local scheduler fire. With `config`: that file's crons.
+ */
+export function cronEntries(config?: { crons?: CronEntry[] }): CronEntry[] {
+  if (config) return config.crons ?? [];
+  return JOB_SCHEDULES.map((s) => ({ path: `${CRON_PATH_PREFIX}${s.job}`, schedule: s.schedule }));
 }
 
 export function jobNameOfPath(path: string): string | undefined {

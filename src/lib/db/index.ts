@@ -22,7 +22,7 @@ export async function openDb(settings: DbSettings, options: { demo?: DemoMode } 
       try {
         await migrate(db, { demo: options.demo ?? 'off' });
       } catch (err) {
-        await db.close().catch(() => {});
+        await db.close().catch(() => undefined); // a server that is down must not leave a pool behind per attempt
         throw err;
       }
       return db;

@@ -3,6 +3,17 @@ import { rpcStatement, type Row, type SqlDb, type SqlTx } from './types';
 
 type Sql = postgres.Sql<Record<string, never>>;
 
+/**
+ * Seconds to establish a connection (TCP, TLS, authentication) before the call fails: a server
+ * that is down or unreachable answers 503 within seconds instead of holding requests.
+ */
+export const CONNECT_TIMEOUT_SECONDS = 3;
+
+/** Seconds before reconnecting after `retries` failed connections in a row: at most 1. */
+export function reconnectDelaySeconds(retries: number): number {
+  return Math.min(0.1 * retries, 1);
+}
+
 export class PostgresDb implements SqlDb {
   readonly driver = 'postgres' as const;
   constructor(readonly sql: Sql) {}
@@ -14,6 +25,10 @@ export class PostgresDb implements SqlDb {
       // Dates and timestamps stay as the server's ISO text → Date parse, UTC throughout.
       connection: { TimeZone: 'UTC', application_name: 'cronwarden' },
       idle_timeout: 30,
+      connect_timeout: CONNECT_TIMEOUT_SECONDS,
+      // The driver's default waits up to 20 s (3^n/100) before reconnecting after failures, so
+      // while the server is down each request hung that long and recovery was noticed as late.
+      backoff: reconnectDelaySeconds,
       // bigint (counts, bytes, milliseconds) as a number while it is exact, as PGlite does; the
       // text otherwise (JSON has no bigint).
       types: {

@@ -1,4 +1,5 @@
 import { PostgrestClient } from '@supabase/postgrest-js';
+import type { Agent } from 'undici';
 import type { Db, Row } from './types';
 import { rpcTarget, toSqlParam } from './types';
 
@@ -7,11 +8,28 @@ export class SupabaseRpcError extends Error {
     readonly fn: string,
     message: string,
     readonly code?: string,
+    /** The HTTP status; 0 when no answer came (refused, timed out, DNS). */
+    readonly status?: number,
+    /** For status 0: the socket error's code (ECONNREFUSED, UND_ERR_CONNECT_TIMEOUT, ...). */
+    readonly networkCode?: string,
   ) {
     super(`${fn}: ${message}`);
     this.name = 'SupabaseRpcError';
   }
 }
+
+/** Seconds to open a connection to the API before giving up (fetch's own default is 10). */
+export const SUPABASE_CONNECT_TIMEOUT_SECONDS = 3;
+
+// One pool for the process: a connect timeout of a few seconds, the request itself unbounded
+// (an rpc may run as long as its batch needs). undici is loaded on first use: only Supabase
+// installs pay for it.
+let dispatcher: Agent | undefined;
+const fetchWithConnectTimeout = (async (input: string, init?: Record<string, unknown>) => {
+  const undici = await import('undici');
+  dispatcher ??= new undici.Agent({ connect: { timeout: SUPABASE_CONNECT_TIMEOUT_SECONDS * 1000 } });
+  return undici.fetch(input, { ...init, dispatcher } as Parameters<typeof undici.fetch>[1]);
+}) as unknown as typeof fetch;
 
 /**
  * The Db port over PostgREST: `db.rpc(fn, args)` is `POST /rest/v1/rpc/fn` with the args as JSON
@@ -26,7 +44,7 @@ export class SupabaseDb implements Db {
   static connect(url: string, serviceRoleKey: string, fetchImpl?: typeof fetch): SupabaseDb {
     const client = new PostgrestClient(`${url.replace(/\/$/, '')}/rest/v1`, {
       headers: { apikey: serviceRoleKey, Authorization: `Bearer ${serviceRoleKey}` },
-      fetch: fetchImpl,
+      fetch: fetchImpl ?? fetchWithConnectTimeout,
     });
     return new SupabaseDb(client);
   }
@@ -41,8 +59,12 @@ export class SupabaseDb implements Db {
     const { schema, name } = rpcTarget(fn);
     // PostgREST serves a schema only when it is listed as exposed (Supabase: API settings ->
     // Exposed schemas); the profile header picks it.
-    const { data, error } = await this.client.schema(schema).rpc(name, body);
-    if (error) throw new SupabaseRpcError(fn, error.message, error.code);
+    const { data, error, status } = await this.client.schema(schema).rpc(name, body);
+    if (error) {
+      // postgrest-js turns a failed fetch into status 0 with the cause in `details`: "... (ECONNREFUSED)".
+      const networkCode = status === 0 ? /\(([A-Z][A-Z0-9_]+)\)/.exec(error.details ?? '')?.[1] : undefined;
+      throw new SupabaseRpcError(fn, error.message, error.code, status, networkCode);
+    }
     if (data === null || data === undefined) return [];
     return (Array.isArray(data) ? data : [data]) as T[];
   }

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../config';
-import { secretsEqual } from '../cron/auth';
+import { bearerTokenOf, secretsEqual } from '../cron/auth';
 import { AppError } from './errors';
 
 export const SESSION_COOKIE = 'cw_admin';
@@ -57,8 +57,8 @@ export function readCookie(header: string | null, name: string): string | undefi
 export function requireAdmin(headers: Headers, config: Config): void {
   const auth = headers.get('authorization');
   if (auth && config.admin.apiToken) {
-    const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(auth.trim());
-    if (m && secretsEqual(m[1], config.admin.apiToken)) return;
+    const token = bearerTokenOf(auth);
+    if (token !== null && token.length <= 512 && secretsEqual(token, config.admin.apiToken)) return;
   }
   if (!config.admin.password && !config.admin.apiToken) {
     throw new AppError(500, 'SERVER_MISCONFIGURED', 'ADMIN_PASSWORD is not set on the server; the admin area is closed until it is.');

@@ -3,12 +3,14 @@ import { getApp, getJobDeps } from '../app';
 import { requireFeature } from '../bindings/features';
 import type { FeatureName } from '../bindings/spec';
 import type { Config } from '../config';
-import { secretsEqual } from '../cron/auth';
+import { bearerTokenOf, secretsEqual } from '../cron/auth';
 import type { JobDeps } from '../cron/types';
 import { failureResponse } from '../cron/route';
 import { requireAdmin } from './admin-auth';
+import { MAX_BODY_BYTES, readBodyText } from './body';
 import { AppError, jsonResponse } from './errors';
 import { parseOrThrow, queryObject } from './query';
+import { assertSameOrigin } from './same-origin';
 
 export interface AdminRequest<Q> {
   request: Request;
@@ -28,7 +30,7 @@ export function adminGet<Q>(
   return async (request) => {
     try {
       requireAdmin(request.headers, getApp().config);
-      const query = parseOrThrow(querySchema, queryObject(new URL(request.url)));
+      const query = parseOrThrow(querySchema, queryObject(request));
       const deps = await getJobDeps();
       // 503 FEATURE_NOT_BOUND / FEATURE_DISABLED when the feature cannot serve here.
       if (options.feature) requireFeature(deps.features, options.feature);
@@ -40,8 +42,8 @@ export function adminGet<Q>(
   };
 }
 
-/** Largest JSON body an admin endpoint reads. */
-export const MAX_ADMIN_BODY_BYTES = 16 * 1024;
+/** Largest JSON body an admin endpoint reads (the one cap every route shares). */
+export const MAX_ADMIN_BODY_BYTES = MAX_BODY_BYTES;
 
 export interface AdminWorld {
   config: Config;
@@ -59,35 +61,13 @@ export interface AdminBodyRequest<B, P> {
 
 type RouteContext = { params?: Promise<Record<string, string | string[] | undefined>> };
 
-async function readBody(request: Request): Promise<string> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (Number.isFinite(declared) && declared > MAX_ADMIN_BODY_BYTES) {
-    throw new AppError(413, 'BODY_TOO_LARGE', `Request body larger than ${MAX_ADMIN_BODY_BYTES} bytes.`);
-  }
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ADMIN_BODY_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      throw new AppError(413, 'BODY_TOO_LARGE', `Request body larger than ${MAX_ADMIN_BODY_BYTES} bytes.`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Parses a JSON body with zod; the first problem becomes a 400 that names the field. */
 export async function parseJsonBody<B>(request: Request, schema: z.ZodType<B>): Promise<B> {
   const type = (request.headers.get('content-type') ?? '').toLowerCase();
   if (!type.startsWith('application/json')) {
     throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with Content-Type: application/json.');
   }
-  const text = await readBody(request);
+  const text = await readBodyText(request, MAX_ADMIN_BODY_BYTES);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -109,8 +89,9 @@ export async function parseJsonBody<B>(request: Request, schema: z.ZodType<B>): 
 const appWorld = (): AdminWorld => ({ config: getApp().config, deps: getJobDeps });
 
 /**
- * An /api/admin/* handler for POST, PUT, PATCH and DELETE: the admin guard, no query string,
- * route params and the JSON body (at most 16 KB) parsed with zod (400 naming the field, 413 for
+ * An /api/admin/* handler for POST, PUT, PATCH and DELETE: only from this app's own pages or with
+ * a bearer token (403 otherwise, see same-origin.ts), the admin guard, no query string,
+ * route params and the JSON body (at most 8 KB, whatever the transfer encoding) parsed with zod (400 naming the field, 413 for
  * a larger body, 415 for a body that is not JSON), the handler's value as JSON (or its own
  * Response), and the shared error shape. `world` is the app's unless a test passes its own.
  */
@@ -122,10 +103,11 @@ export function adminHandler<B = undefined, P = Record<string, never>>(
   return async (request, context) => {
     try {
       const w = world();
+      assertSameOrigin(request, w.config);
       requireAdmin(request.headers, w.config);
-      const bearer = /^Bearer (\S+)$/.exec((request.headers.get('authorization') ?? '').trim());
-      const actor = bearer && w.config.admin.apiToken && secretsEqual(bearer[1], w.config.admin.apiToken) ? 'api-token' : 'admin-session';
-      parseOrThrow(z.strictObject({}), queryObject(new URL(request.url)));
+      const bearer = bearerTokenOf(request.headers.get('authorization'));
+      const actor = bearer !== null && w.config.admin.apiToken && secretsEqual(bearer, w.config.admin.apiToken) ? 'api-token' : 'admin-session';
+      parseOrThrow(z.strictObject({}), queryObject(request));
       const rawParams: Record<string, string> = {};
       for (const [k, v] of Object.entries((await context?.params) ?? {})) if (typeof v === 'string') rawParams[k] = v;
       const params = spec.params ? parseOrThrow(spec.params, rawParams, 'path parameter') : ({} as P);

@@ -1,16 +1,24 @@
 import { z } from 'zod';
 import { AppError } from './errors';
+import { originalUrl } from './request-stamp';
 
 const MAX_QUERY_LENGTH = 2048;
 
-/** Query parameters as a plain object; a repeated or oversized parameter is the caller's error. */
-export function queryObject(url: URL): Record<string, string> {
+/**
+ * Query parameters as an object without a prototype, so every name (`__proto__`, `constructor`,
+ * `prototype` included) is an own key that strict schemas see and refuse like any other unknown
+ * parameter. Given a Request, the query is read as the client sent it (Next's own parsing drops
+ * `__proto__` before the handler sees the URL: see request-stamp.ts). A repeated or oversized
+ * parameter is the caller's error.
+ */
+export function queryObject(source: Request | URL): Record<string, string> {
+  const url = source instanceof URL ? source : originalUrl(source);
   if (url.search.length > MAX_QUERY_LENGTH) {
     throw new AppError(414, 'QUERY_TOO_LONG', `Query string longer than ${MAX_QUERY_LENGTH} characters.`);
   }
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (const [key, value] of url.searchParams) {
-    if (Object.prototype.hasOwnProperty.call(out, key)) {
+    if (Object.hasOwn(out, key)) {
       throw new AppError(400, 'DUPLICATE_PARAMETER', `Query parameter '${key}' is given more than once.`);
     }
     out[key] = value;

@@ -1,6 +1,6 @@
 /**
- * A fixed-window failure counter per key (client IP), in memory. It serves the admin sign-in:
- * after `limit` failures inside `windowMs` the key is refused until the window that started
+ * A fixed-window failure counter per key (the client's address, see client-address.ts), in
+ * memory. It serves the admin sign-in: after `limit` failures inside `windowMs` the key is refused until the window that started
  * with its first failure has passed. Memory is bounded: at most `maxKeys` keys are tracked,
  * expired entries are dropped first, then the oldest.
  *
@@ -96,24 +96,4 @@ export class FailureRateLimiter {
       this.entries.delete(k);
     }
   }
-}
-
-/**
- * The client's address for rate limiting: the last `X-Forwarded-For` hop (what the nearest proxy
- * saw; Vercel sets the header itself, and `next start` fills it from the socket when absent),
- * else `X-Real-IP`, else 'unknown'. A client talking to `next start` directly can put anything
- * in the header, so behind no proxy the limit is per claimed address.
- */
-export function clientIp(headers: Headers): string {
-  const xff = headers.get('x-forwarded-for');
-  if (xff) {
-    const hops = xff
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const last = hops[hops.length - 1];
-    if (last) return last.slice(0, 64);
-  }
-  const real = headers.get('x-real-ip')?.trim();
-  return real ? real.slice(0, 64) : 'unknown';
 }

@@ -16,24 +16,33 @@ interface BatchRow {
   deleted_ids: string[];
   cutoff_time: Date | string;
   has_more: boolean;
+  /** Where the run's next batch starts (drafts created at or after it). */
+  resume_from: Date | string | null;
 }
 
 const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
 
+/** Drafts per batch call unless the caller says otherwise (?batchSize=, at most 10,000). */
+export const DEFAULT_BATCH_SIZE = 5000;
+
 /**
- * Deletes unused drafts (status 'draft', generation never started) older than `hours` (24 by
- * default), in batches of `batchSize`. Each batch is one call of draft_cleanup_batch: rows
- * locked by a concurrent transaction are skipped and the predicate is checked again at delete
- * time, so a draft that starts generating during the cleanup is kept.
+ * Deletes unused drafts (the drafts binding's draft and unused conditions; in the demo app a
+ * course with status 'draft' whose generation never started) older than `hours` (24 by
+ * default), oldest first, in batches of `batchSize`. Each batch is one call of
+ * cronwarden.draft_cleanup_batch, one short transaction: a draft another transaction holds
+ * locked is never waited for and survives, and the predicate is checked again at delete time,
+ * so a draft that starts generating during the cleanup is kept. Lists at most 100 ids (oldest
+ * first); the counts are complete.
  */
 export const draftCleanupJob = defineJob({
   name: 'draft-cleanup',
   description: 'Delete unused draft courses older than 24 hours',
+  feature: 'drafts',
   input,
   maxDurationSeconds: 60,
   async run({ db, log, input, dryRun, startedAt, budget }) {
     const hours = input.hours ?? 24;
-    const batchSize = input.batchSize ?? 1000;
+    const batchSize = input.batchSize ?? DEFAULT_BATCH_SIZE;
     const errors: JobError[] = [];
 
     if (dryRun) {
@@ -63,14 +72,20 @@ export const draftCleanupJob = defineJob({
     let deleted = 0;
     const ids: string[] = [];
     let cutoff = new Date(startedAt.getTime() - hours * 3_600_000).toISOString();
+    // Each batch starts where the previous one ended: it neither walks again over the index
+    // entries of what this run deleted nor returns to a draft it left locked.
+    let from: Date | null = null;
     const loop = await loopBatches(budget, async () => {
       const [row] = await db.rpc<BatchRow>('draft_cleanup_batch', {
         p_hours: hours,
         p_batch_size: batchSize,
         p_dry_run: false,
         p_now: startedAt,
+        p_list_limit: MAX_LISTED_IDS - ids.length,
+        p_from: from,
       });
       cutoff = iso(row.cutoff_time);
+      from = row.resume_from === null ? null : new Date(row.resume_from);
       deleted += row.deleted_count;
       for (const id of row.deleted_ids ?? []) {
         if (ids.length >= MAX_LISTED_IDS) break;

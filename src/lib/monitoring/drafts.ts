@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FeatureName } from '../bindings/spec';
 import type { Config } from '../config';
 import { describeSchedule, nextRuns, scheduleOf } from '../cron/schedule';
 import type { Db } from '../db/types';
@@ -6,13 +7,15 @@ import { q } from '../http/query';
 import { checkRedis, type RedisHealth } from './redis';
 
 /**
- * The draft monitoring queries (SQL functions draft_* in the draft_cleanup migration), each with
- * its query parameters, as served by /api/admin/drafts/<name> and read by the alert rules and
- * gauges. Rows come back chart-ready: counts and percentages are JSON numbers, days are
- * 'YYYY-MM-DD' strings, times are ISO timestamps.
+ * The draft monitoring queries (SQL functions cronwarden.draft_* in the drafts migration, over
+ * the drafts binding's views), each with its query parameters, as served by
+ * /api/admin/drafts/<name> and read by the alert rules and gauges. Rows come back chart-ready:
+ * counts and percentages are JSON numbers, days are 'YYYY-MM-DD' strings of UTC days, times are
+ * ISO timestamps, ids of the team's rows are strings. Every query needs the drafts feature bound.
  */
 
 export const DRAFT_CLEANUP_JOB = 'draft-cleanup';
+export const DRAFTS_FEATURE = 'drafts' satisfies FeatureName;
 
 export interface DraftQueryContext {
   db: Db;

@@ -2,12 +2,14 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { getApp, getJobDeps } from '../app';
 import { alertCounts } from '../alerts/store';
 import type { Config } from '../config';
-import { MAX_AUTH_HEADER_LENGTH, secretsEqual } from '../cron/auth';
+import { bearerTokenOf, MAX_AUTH_HEADER_LENGTH, secretsEqual } from '../cron/auth';
 import { failureResponse } from '../cron/route';
 import type { Db } from '../db/types';
 import { errorResponse } from '../http/errors';
 import type { Logger } from '../logger';
+import type { FeatureStates } from '../bindings/features';
 import type { FeatureGauge } from './gauges';
+import { METRICS_OPEN_WARNING, METRICS_REFUSED_MESSAGE, metricsAccess } from './metrics-access';
 import { allGauges } from './gauges/index';
 
 /** Statuses a job's last run can have (skipped runs never count as "last run"). */
@@ -22,6 +24,8 @@ export interface MetricsDeps {
   /** A gauge whose collect takes longer is skipped for this scrape (default 5 s). */
   gaugeTimeoutMs?: number;
   log?: Logger;
+  /** Which features are bound: a gauge of another feature is absent (its tables may not exist). */
+  features?: FeatureStates;
 }
 
 interface SummaryRow {
@@ -137,6 +141,7 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
 
   let gaugeErrors = 0;
   for (const g of d.gauges ?? allGauges) {
+    if (g.feature && d.features && !d.features[g.feature]?.bound) continue;
     try {
       const samples = await withTimeout(
         Promise.resolve().then(() => g.collect({ db, config, now })),
@@ -144,6 +149,9 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
         `gauge ${g.name}`,
       );
       if (!Array.isArray(samples)) throw new Error('collect() did not return an array');
+      // No samples means the value is unknown: the series stays absent. (prom-client would
+      // report a registered gauge without labels as 0, which a rule such as `< 0.9` reads as real.)
+      if (samples.length === 0) continue;
       // Built outside the registry and registered only when every sample is valid.
       const gauge = new Gauge({ name: g.name, help: g.help, labelNames: g.labelNames ?? [], registers: [] });
       for (const s of samples) {
@@ -158,7 +166,8 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
     }
   }
   new Gauge({
-    name: 'cronwarden_gauge_errors',
+    // Not `..._gauge_errors`: Prometheus names say what is measured, never the metric's type.
+    name: 'cronwarden_metrics_collectors_failed',
     help: 'Feature gauges skipped in this scrape because their collection failed',
     registers,
   }).set(gaugeErrors);
@@ -166,32 +175,43 @@ export async function renderMetrics(d: MetricsDeps): Promise<{ body: string; con
   return { body: await registry.metrics(), contentType: registry.contentType };
 }
 
-/** METRICS_TOKEN, when set, is required as a bearer token; compared in constant time. */
+/** True when the request carries the bearer `token` (compared in constant time), or no token is set. */
 export function metricsAuthorized(headers: Headers, token: string | undefined): boolean {
   if (!token) return true;
   const header = headers.get('authorization');
   if (!header || header.length > MAX_AUTH_HEADER_LENGTH) return false;
-  const m = /^Bearer ([\x21-\x7e]+)$/.exec(header.trim());
-  return m !== null && secretsEqual(m[1], token);
+  const given = bearerTokenOf(header);
+  return given !== null && secretsEqual(given, token);
 }
 
 export interface MetricsWorld {
   config: Config;
-  deps(): Promise<{ db: Db; config: Config; log: Logger; now: () => Date }>;
+  deps(): Promise<{ db: Db; config: Config; log: Logger; now: () => Date; features?: FeatureStates }>;
 }
 
 const appWorld = (): MetricsWorld => ({ config: getApp().config, deps: getJobDeps });
 
-/** GET /api/metrics. */
+/**
+ * GET /api/metrics: 503 METRICS_TOKEN_UNSET on a server deployment without METRICS_TOKEN, 401
+ * without the bearer token when it is set, open on the embedded default (one `metrics_open`
+ * warning at the first scrape of the process).
+ */
 export function metricsHandler(world: () => MetricsWorld = appWorld): (request: Request) => Promise<Response> {
+  let warnedOpen = false;
   return async (request) => {
     try {
       const w = world();
-      if (!metricsAuthorized(request.headers, w.config.metricsToken)) {
+      const access = metricsAccess(w.config);
+      if (access === 'refused') return errorResponse(503, 'METRICS_TOKEN_UNSET', METRICS_REFUSED_MESSAGE);
+      if (access === 'bearer' && !metricsAuthorized(request.headers, w.config.metricsToken)) {
         return errorResponse(401, 'UNAUTHORIZED', 'Send "Authorization: Bearer <METRICS_TOKEN>".', {}, { 'www-authenticate': 'Bearer' });
       }
       const deps = await w.deps();
-      const { body, contentType } = await renderMetrics({ db: deps.db, config: deps.config, now: deps.now(), log: deps.log });
+      if (access === 'open' && !warnedOpen) {
+        warnedOpen = true;
+        deps.log.warn({ type: 'metrics_open' }, METRICS_OPEN_WARNING);
+      }
+      const { body, contentType } = await renderMetrics({ db: deps.db, config: deps.config, now: deps.now(), log: deps.log, features: deps.features });
       return new Response(body, { status: 200, headers: { 'content-type': contentType, 'cache-control': 'no-store' } });
     } catch (err) {
       return failureResponse(err);

@@ -397,18 +397,21 @@ export async function buildLongTermReport(db: Db, options: LongTermReportOptions
   options.onProgress?.(1, steps, 'previous period');
   const previous = await buildUsageReport(db, { from: prevFrom, to: from, now, thresholds });
   options.onProgress?.(2, steps, 'completeness audit');
-  const rows = await db.rpc<Record<string, unknown>>('user_deletion_completeness_sample', {
-    p_sample_size: options.completenessSampleSize ?? 25,
-    p_since: from,
-  });
-  const incomplete = rows.filter(
-    (r) =>
-      r.user_exists === true ||
-      r.has_success_audit !== true ||
-      ['remaining_dispatches', 'remaining_addresses', 'remaining_file_uploads', 'remaining_sessions', 'remaining_preferences'].some(
-        (k) => Number(r[k]) > 0,
-      ),
-  );
+  const rows = (
+    await db.rpc<{ user_id: string; deleted_at: string | Date; remaining: Record<string, number> | string; remaining_total: number; user_exists: boolean; has_success_audit: boolean }>(
+      'user_deletion_completeness_sample',
+      { p_sample_size: options.completenessSampleSize ?? 25, p_since: from },
+    )
+  ).map((r) => ({
+    user_id: r.user_id,
+    deleted_at: new Date(r.deleted_at).toISOString(),
+    // rows left per table (the deletion's table keys); all 0 for a complete deletion
+    remaining: typeof r.remaining === 'string' ? (JSON.parse(r.remaining) as Record<string, number>) : r.remaining,
+    remaining_total: Number(r.remaining_total),
+    user_exists: r.user_exists,
+    has_success_audit: r.has_success_audit,
+  }));
+  const incomplete = rows.filter((r) => r.user_exists || !r.has_success_audit || r.remaining_total > 0);
   options.onProgress?.(3, steps, 'data integrity');
   const integrity = options.integrity ? await options.integrity() : null;
   options.onProgress?.(4, steps, 'done');

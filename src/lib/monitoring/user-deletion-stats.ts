@@ -1,10 +1,17 @@
 import type { Db } from '../db/types';
 
-/** Figures over the last `window_minutes` of deletion attempts (audit_logs, action USER_DELETION). */
+/**
+ * Figures over the last `window_minutes` of deletion attempts (cronwarden.audit_logs, action
+ * USER_DELETION). A 404 (no such user) is an attempt, not a deletion: it counts in
+ * `total_attempts` and `not_found` only, never in the deletions, the error rate or the latency.
+ */
 export interface DeletionStats {
   window_minutes: number;
   window_start: string;
   window_end: string;
+  /** Every audited attempt, 404s included. */
+  total_attempts: number;
+  /** Attempts on a user that existed (success or failure). */
   total_deletions: number;
   successful_deletions: number;
   failed_deletions: number;
@@ -26,6 +33,8 @@ export interface ErrorRatePoint {
   error_rate_percent: number;
   timeouts: number;
   p95_duration_ms: number | null;
+  /** 404s in the hour (not in total or failed). */
+  not_found: number;
 }
 
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(v as string | Date).toISOString());
@@ -41,6 +50,7 @@ export async function deletionStats(db: Db, options: { minutes?: number; now?: D
     window_minutes: num(r.window_minutes),
     window_start: iso(r.window_start) as string,
     window_end: iso(r.window_end) as string,
+    total_attempts: num(r.total_attempts),
     total_deletions: num(r.total_deletions),
     successful_deletions: num(r.successful_deletions),
     failed_deletions: num(r.failed_deletions),
@@ -69,6 +79,7 @@ export async function errorRateSeries(db: Db, options: { hours?: number; now?: D
     error_rate_percent: num(r.error_rate_percent),
     timeouts: num(r.timeouts),
     p95_duration_ms: numOrNull(r.p95_duration_ms),
+    not_found: num(r.not_found),
   }));
 }
 
@@ -77,7 +88,7 @@ export interface OrphanCount {
   orphans: number;
 }
 
-/** Live count of rows in the hand-cleaned tables whose user no longer exists. */
+/** Live count of rows whose user no longer exists, per table the deletion cleans by hand (its key: name without schema and `user_` prefix). */
 export async function orphanCounts(db: Db): Promise<OrphanCount[]> {
   const rows = await db.rpc<{ table_name: string; orphan_count: number }>('user_orphan_counts');
   return rows.map((r) => ({ table: r.table_name, orphans: Number(r.orphan_count) }));

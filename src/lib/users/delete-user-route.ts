@@ -1,9 +1,11 @@
+import { z } from 'zod';
 import { getApp, getJobDeps } from '../app';
 import { requireFeature } from '../bindings/features';
 import { checkBearer } from '../cron/auth';
 import { failureResponse } from '../cron/route';
-import { AppError, errorResponse, jsonResponse } from '../http/errors';
-import { queryObject } from '../http/query';
+import { errorResponse, jsonResponse } from '../http/errors';
+import { parseOrThrow, queryObject } from '../http/query';
+import { assertSameOrigin } from '../http/same-origin';
 import { DEFAULT_DELETION_TIMEOUT_MS, deleteUser } from './delete-user';
 
 /** The actor recorded in the audit trail for calls authenticated with ADMIN_API_TOKEN. */
@@ -11,19 +13,20 @@ export const ADMIN_TOKEN_ACTOR = 'admin_api_token';
 
 /**
  * DELETE /api/users/[userId]: Bearer ADMIN_API_TOKEN (constant-time; 500 when the server has
- * none), no query parameters, then deleteUser. Answers `{ success, result, timestamp }` or the
+ * none), no query parameters, 503 while user deletion is not bound, then deleteUser. Answers `{ success, result, timestamp }` or the
  * shared error shape.
  */
 export async function handleDeleteUser(request: Request, userId: string): Promise<Response> {
   try {
-    checkBearer(request.headers, getApp().config.admin.apiToken, 'ADMIN_API_TOKEN');
-    if (Object.keys(queryObject(new URL(request.url))).length > 0) {
-      throw new AppError(400, 'UNKNOWN_PARAMETER', 'This endpoint takes no query parameters.');
-    }
+    const { config } = getApp();
+    assertSameOrigin(request, config);
+    checkBearer(request.headers, config.admin.apiToken, 'ADMIN_API_TOKEN');
+    // No query parameters: the first one given is named in the 400.
+    parseOrThrow(z.strictObject({}), queryObject(request));
     const deps = await getJobDeps();
     requireFeature(deps.features, 'userDeletion');
     const result = await deleteUser(
-      { ...deps, secrets: deps.config.secrets },
+      { ...deps, secrets: deps.config.secrets, archivePrefix: deps.config.exports.archivePrefix },
       userId,
       { actor: ADMIN_TOKEN_ACTOR, statementTimeoutMs: DEFAULT_DELETION_TIMEOUT_MS },
     );

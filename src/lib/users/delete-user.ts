@@ -3,7 +3,8 @@ import type { Db } from '../db/types';
 import { AppError } from '../http/errors';
 import type { Logger } from '../logger';
 import { scrubSecrets } from '../logger';
-import { assertObjectPath, type RemoveFailure, type Storage } from '../storage/types';
+import { removeUnreferencedObjects } from '../storage/guarded-remove';
+import type { Storage } from '../storage/types';
 
 /** The audit action every user deletion attempt is recorded under (the seed's queries use it). */
 export const USER_DELETION_ACTION = 'USER_DELETION';
@@ -16,13 +17,13 @@ export const DEFAULT_CLAIM_TTL_SECONDS = 300;
 
 export type DeletionErrorType = 'not_found' | 'timeout' | 'conflict' | 'db_error';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export interface DeleteUserDeps {
   db: Db;
   storage: Storage;
   log: Logger;
   now: () => Date;
+  /** config.exports.archivePrefix: an object under it is never removed, whatever row named it. */
+  archivePrefix: string;
   /** Secret values to keep out of audit rows and logs. */
   secrets?: readonly string[];
 }
@@ -34,23 +35,31 @@ export interface DeleteUserOptions {
   claimTtlSeconds?: number;
 }
 
+/** What happened to the stored objects of the deleted rows. */
+export interface DeletionStorageOutcome {
+  /** Paths the deleted rows held (recorded in storage_cleanup_queue with the deletion). */
+  objects: number;
+  /** Confirmed gone. */
+  removed: number;
+  /** Left in place on purpose: a live row of a bound table still references it, or it lies under the archive prefix. */
+  kept: number;
+  /** Removal failed now, or the path is not a valid object path. */
+  failed: number;
+  /** Still in storage_cleanup_queue for the storage-cleanup-retry job. */
+  queued: number;
+}
+
 export interface DeleteUserResult {
+  /** The id as the users table has it (canonical text: a uuid in lower case, a bigint without leading zeros). */
   user_id: string;
-  user_type: string;
-  deleted: {
-    dispatches: number;
-    addresses: number;
-    file_uploads: number;
-    sessions: number;
-    preferences: number;
-  };
-  storage: {
-    objects: number;
-    removed: number;
-    failed: number;
-    /** Failed removals recorded in storage_cleanup_queue for the storage-cleanup-retry job. */
-    queued: number;
-  };
+  user_type: string | null;
+  /**
+   * Rows per table (its name without schema and without a `user_` prefix), every table the
+   * deletion reached: `{ dispatches: 2, addresses: 1, file_uploads: 3, sessions: 1, preferences: 1, export_logs: 0 }`
+   * on the demo app. Tables the database cascades or sets null are counted too.
+   */
+  deleted: Record<string, number>;
+  storage: DeletionStorageOutcome;
   audit_id: string;
   duration_ms: number;
   timestamp: string;
@@ -58,24 +67,32 @@ export interface DeleteUserResult {
 
 interface CascadeRow {
   user_id: string;
-  user_type: string;
-  dispatches_deleted: number;
-  addresses_deleted: number;
-  file_uploads_deleted: number;
-  sessions_deleted: number;
-  preferences_deleted: number;
-  storage_paths: string[] | null;
+  user_type: string | null;
+  deleted: Record<string, number> | string;
+  storage_objects: number;
+  storage_reference_id: string;
   audit_id: string;
   db_duration_ms: number;
 }
 
 interface BeginRow {
+  id_valid: boolean;
+  id_type: string;
+  user_id: string | null;
   acquired: boolean;
   user_exists: boolean;
   user_type: string | null;
   holder_attempt_id: string | null;
   holder_started_at: string | Date | null;
 }
+
+interface QueueEntry {
+  id: number | string;
+  storage_path: string;
+}
+
+/** Paths the deletion removes per storage_cleanup_page call (PostgREST's max-rows). */
+const STORAGE_PAGE = 1000;
 
 /** SQLSTATE of a driver error: `code` on PGlite, postgres.js and the Supabase adapter. */
 export function sqlStateOf(err: unknown): string | undefined {
@@ -135,19 +152,30 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A user id as a request may carry it: 1-255 characters, no control characters. Its type is the users table's. */
+function plausibleId(raw: unknown): raw is string {
+  // eslint-disable-next-line no-control-regex
+  return typeof raw === 'string' && raw.length >= 1 && raw.length <= 255 && !/[\u0000-\u001f\u007f]/.test(raw);
+}
+
 /**
- * Deletes one user: claim (409 when another attempt for the same user is running), the
- * one-transaction SQL function, then the user's stored files, after commit. A file that cannot be
- * removed is queued for the storage-cleanup-retry job. Every attempt with a well-formed id leaves
- * an audit row with its duration; the success row is written inside the deletion's transaction.
+ * Deletes one user: checks the id against the type of the users table's id (400), claims the
+ * user (409 while another attempt for the same user runs), then one SQL transaction deletes the
+ * user and every row of theirs in the bound tables (found from the foreign keys at call time,
+ * plus the declared children), records the success audit row and queues the stored objects of
+ * the deleted rows (the outbox); after the commit the objects are removed page by page, and each
+ * leaves the queue once it is confirmed gone. An object a live row of a bound table still
+ * references, or one under the archive prefix, is kept. What cannot be removed now stays queued
+ * for the storage-cleanup-retry job, and so does everything if the process dies: nothing is lost.
+ * Every attempt with a well-formed id leaves an audit row with its duration.
  * Throws AppError (400, 404, 409, 500, 504) for the caller to answer.
  */
 export async function deleteUser(deps: DeleteUserDeps, rawUserId: string, options: DeleteUserOptions): Promise<DeleteUserResult> {
-  const { db, storage, log } = deps;
-  if (typeof rawUserId !== 'string' || !UUID.test(rawUserId)) {
-    throw new AppError(400, 'INVALID_USER_ID', 'The user id must be a UUID.');
+  const { db, log } = deps;
+  if (!plausibleId(rawUserId)) {
+    throw new AppError(400, 'INVALID_USER_ID', 'The user id must be 1 to 255 characters without control characters.');
   }
-  const userId = rawUserId.toLowerCase();
+  let userId = rawUserId;
   const attemptId = randomUUID();
   const startedAt = deps.now();
   const t0 = performance.now();
@@ -188,7 +216,7 @@ export async function deleteUser(deps: DeleteUserDeps, rawUserId: string, option
   let begin: BeginRow | undefined;
   try {
     [begin] = await db.rpc<BeginRow>('user_deletion_begin', {
-      p_user_id: userId,
+      p_user_id: rawUserId,
       p_attempt_id: attemptId,
       p_actor: options.actor,
       p_ttl_seconds: options.claimTtlSeconds ?? DEFAULT_CLAIM_TTL_SECONDS,
@@ -197,6 +225,13 @@ export async function deleteUser(deps: DeleteUserDeps, rawUserId: string, option
   } catch (err) {
     return fail(classifyDeletionError(err), err);
   }
+  if (begin && !begin.id_valid) {
+    // Not an attempt on any user: no audit row, as for any other malformed request.
+    throw new AppError(400, 'INVALID_USER_ID', `The user id must be a value of the users table's id type (${begin.id_type}).`, {
+      id_type: begin.id_type,
+    });
+  }
+  if (begin?.user_id) userId = begin.user_id;
   if (!begin?.acquired) {
     if (!begin?.holder_attempt_id) return fail('not_found', new Error(`user ${userId} not found`));
     const holderStarted = begin.holder_started_at instanceof Date ? begin.holder_started_at.toISOString() : begin.holder_started_at;
@@ -227,33 +262,25 @@ export async function deleteUser(deps: DeleteUserDeps, rawUserId: string, option
   }
   if (!row) return fail('db_error', new Error('delete_user_cascade returned no row'));
 
-  // Committed: the rows are gone. Now the objects they owned.
-  const paths = row.storage_paths ?? [];
-  const storageOutcome = await removeObjects(deps, paths, userId);
+  // Committed: the rows are gone and their objects are in the queue. Now the objects.
+  const storage = await removeQueuedObjects(deps, row.storage_reference_id, Number(row.storage_objects), userId);
   const durationMs = elapsed();
   try {
     await db.rpc('user_deletion_audit_complete', {
       p_audit_id: row.audit_id,
       p_duration_ms: durationMs,
-      p_details: {
-        storage: { objects: paths.length, removed: storageOutcome.removed, failed: storageOutcome.failed.length, queued: storageOutcome.queued },
-      },
+      p_details: { storage },
     });
   } catch (err) {
     log.error({ type: 'user_deletion_audit_failed', user_id: userId, audit_id: row.audit_id, err }, 'could not complete the audit row');
   }
 
+  const deleted = typeof row.deleted === 'string' ? (JSON.parse(row.deleted) as Record<string, number>) : row.deleted;
   const result: DeleteUserResult = {
     user_id: row.user_id,
     user_type: row.user_type,
-    deleted: {
-      dispatches: row.dispatches_deleted,
-      addresses: row.addresses_deleted,
-      file_uploads: row.file_uploads_deleted,
-      sessions: row.sessions_deleted,
-      preferences: row.preferences_deleted,
-    },
-    storage: { objects: paths.length, removed: storageOutcome.removed, failed: storageOutcome.failed.length, queued: storageOutcome.queued },
+    deleted: Object.fromEntries(Object.entries(deleted ?? {}).map(([k, v]) => [k, Number(v)])),
+    storage,
     audit_id: row.audit_id,
     duration_ms: durationMs,
     timestamp: new Date(startedAt.getTime() + durationMs).toISOString(),
@@ -267,7 +294,7 @@ export async function deleteUser(deps: DeleteUserDeps, rawUserId: string, option
       audit_id: result.audit_id,
       deleted: result.deleted,
       storage: result.storage,
-      db_duration_ms: row.db_duration_ms,
+      db_duration_ms: Number(row.db_duration_ms),
       duration_ms: durationMs,
     },
     'user deleted',
@@ -276,56 +303,63 @@ export async function deleteUser(deps: DeleteUserDeps, rawUserId: string, option
 }
 
 /**
- * Removes the deleted uploads' objects. What cannot be removed now is queued (not lost); a path
- * the storage port refuses as invalid is logged, since no retry could ever remove it.
+ * Removes the objects the deletion queued (storage_cleanup_queue, reference_id = the attempt),
+ * a page of at most 1000 at a time: each entry leaves the queue once its object is confirmed
+ * gone, or kept on purpose (still referenced by a live row, under the archive prefix, or an
+ * invalid path that no retry could remove: logged). A failed removal stays queued, due at once
+ * for the storage-cleanup-retry job. A database error stops here: what is left stays queued.
  */
-async function removeObjects(
-  deps: DeleteUserDeps,
-  paths: string[],
-  userId: string,
-): Promise<{ removed: number; failed: RemoveFailure[]; queued: number }> {
-  if (paths.length === 0) return { removed: 0, failed: [], queued: 0 };
-  const valid: string[] = [];
-  const invalid: string[] = [];
-  for (const p of paths) {
-    try {
-      valid.push(assertObjectPath(p));
-    } catch {
-      invalid.push(p);
-    }
-  }
-  if (invalid.length) {
-    deps.log.error({ type: 'user_deletion_invalid_storage_path', user_id: userId, paths: invalid.slice(0, 50) }, 'stored paths the storage port refuses');
-  }
-  let removed: string[] = [];
-  let failed: RemoveFailure[] = [];
+async function removeQueuedObjects(deps: DeleteUserDeps, reference: string, objects: number, userId: string): Promise<DeletionStorageOutcome> {
+  const out: DeletionStorageOutcome = { objects, removed: 0, kept: 0, failed: 0, queued: 0 };
+  if (objects === 0) return out;
+  let afterId = 0;
+  let settled = 0;
   try {
-    ({ removed, failed } = await deps.storage.remove(valid));
-  } catch (err) {
-    failed = valid.map((p) => ({ path: p, error: errorText(err) }));
-  }
-  let queued = 0;
-  if (failed.length) {
-    try {
-      const [row] = await deps.db.rpc<{ queued: number }>('storage_cleanup_enqueue', {
-        p_paths: failed.map((f) => f.path),
-        p_errors: failed.map((f) => f.error.slice(0, 1000)),
-        p_source: 'user_deletion',
-        p_reference_id: userId,
+    for (;;) {
+      const page = await deps.db.rpc<QueueEntry>('storage_cleanup_page', { p_reference_id: reference, p_after_id: afterId, p_limit: STORAGE_PAGE });
+      if (page.length === 0) break;
+      afterId = Math.max(...page.map((e) => Number(e.id)));
+      const idOf = new Map(page.map((e) => [e.storage_path, Number(e.id)]));
+      const res = await removeUnreferencedObjects(deps.db, deps.storage, [...idOf.keys()], { archivePrefix: deps.archivePrefix });
+      const invalid = res.kept.filter((k) => k.reason === 'invalid').map((k) => k.path);
+      const kept = res.kept.filter((k) => k.reason !== 'invalid');
+      if (invalid.length) {
+        deps.log.error({ type: 'user_deletion_invalid_storage_path', user_id: userId, paths: invalid.slice(0, 50) }, 'stored paths the storage port refuses');
+      }
+      if (kept.length) {
+        deps.log.info(
+          { type: 'user_deletion_storage_kept', user_id: userId, kept: kept.slice(0, 50) },
+          'stored files kept: another row still references them, or they are archives',
+        );
+      }
+      const done = [...res.removed, ...res.kept.map((k) => k.path)].map((p) => idOf.get(p)).filter((id): id is number => id !== undefined);
+      const failed = res.failed.filter((f) => idOf.has(f.path));
+      await deps.db.rpc('storage_cleanup_resolve', {
+        p_done_ids: done,
+        p_failed_ids: failed.map((f) => idOf.get(f.path)),
+        p_failed_errors: failed.map((f) => f.error.slice(0, 1000)),
         p_now: deps.now(),
+        p_count_attempt: false,
       });
-      queued = row?.queued ?? 0;
-      deps.log.warn(
-        { type: 'user_deletion_storage_queued', user_id: userId, queued, failed: failed.slice(0, 20) },
-        'stored files could not be removed; queued for retry',
-      );
-    } catch (err) {
-      // Last resort: the paths are in the log line so an operator can remove them.
-      deps.log.error(
-        { type: 'storage_cleanup_enqueue_failed', user_id: userId, paths: failed.map((f) => f.path), err },
-        'stored files could not be removed nor queued',
-      );
+      out.removed += res.removed.length;
+      out.kept += kept.length;
+      out.failed += res.failed.length + invalid.length;
+      out.queued += res.failed.length;
+      settled += page.length;
+      if (res.failed.length) {
+        deps.log.warn(
+          { type: 'user_deletion_storage_queued', user_id: userId, queued: res.failed.length, failed: res.failed.slice(0, 20) },
+          'stored files could not be removed; queued for retry',
+        );
+      }
     }
+  } catch (err) {
+    // The entries not settled stay in the queue; the retry job takes them once the claim expires.
+    out.queued += Math.max(0, objects - settled);
+    deps.log.error(
+      { type: 'user_deletion_storage_deferred', user_id: userId, storage_reference_id: reference, queued: out.queued, err },
+      'stored files left queued for the storage-cleanup-retry job',
+    );
   }
-  return { removed: removed.length, failed: [...failed, ...invalid.map((p) => ({ path: p, error: 'invalid object path' }))], queued };
+  return out;
 }

@@ -10,6 +10,8 @@ export interface JobRowView {
   description: string;
   schedule: string | null;
   scheduleText: string;
+  /** Who fires the job and when it last did: "Vercel Cron (Pro)", "3 h ago" ('' when never). */
+  firedBy: { label: string; lessOften: boolean; last: string; lastRelative: string } | null;
   nextRun: string;
   nextRunRelative: string;
   running: boolean;
@@ -57,7 +59,8 @@ export function JobsTable({ rows }: { rows: JobRowView[] }) {
       const body = (await res.json().catch(() => null)) as
         | { success?: boolean; result?: { run_id?: string; status?: string }; error?: { code?: string; message?: string; run_id?: string; holder_run_id?: string } }
         | null;
-      if (res.ok && body?.result) {
+      // A failed run answers 500 with its result: show it like any other finished run.
+      if ((res.ok || res.status === 500) && body?.result) {
         const status = body.result.status ?? 'succeeded';
         setResult({
           job,
@@ -126,6 +129,12 @@ export function JobsTable({ rows }: { rows: JobRowView[] }) {
                 <td className={styles.schedule}>
                   {j.scheduleText}
                   {j.schedule && <span className={`${styles.sub} ${styles.mono} ${styles.nowrap}`}>{j.schedule}</span>}
+                  {j.firedBy && (
+                    <span className={styles.sub} data-testid="fired-by" title={j.firedBy.last}>
+                      by {j.firedBy.label}
+                      {j.firedBy.lessOften ? ', once a day' : ''}; last {j.firedBy.lastRelative || 'never'}
+                    </span>
+                  )}
                 </td>
                 <td className={styles.nowrap}>
                   {j.lastRun ? (

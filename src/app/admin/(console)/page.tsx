@@ -1,12 +1,15 @@
 import Link from 'next/link';
-import { getJobDeps } from '@/lib/app';
+import { getApp, getJobDeps } from '@/lib/app';
+import { isDatabaseUnavailable } from '@/lib/db/availability';
 import { requireAdminPage } from '@/lib/admin/guard';
 import { jobsOverview, recentRuns, runsPerDay, type JobOverview } from '@/lib/admin/jobs';
 import { openAlertsBySubject } from '@/lib/alerts/store';
 import { settle } from '@/lib/admin/settle';
+import { activeScheduler } from '@/lib/schedules/scheduler';
 import { formatCount, formatDuration, formatUtc, relativeTime } from '@/lib/admin/format';
 import styles from '../admin.module.css';
 import { BarSeriesChart } from './charts';
+import { DatabaseUnreachable } from './database-unreachable';
 import { JobsTable, type JobRowView } from './jobs-table';
 import { AlertsPanel } from './panels/alerts';
 import { DeletionsPanel } from './panels/deletions';
@@ -26,6 +29,14 @@ function jobRowView(j: JobOverview, now: Date): JobRowView {
     description: j.description,
     schedule: j.schedule,
     scheduleText: j.schedule_text,
+    firedBy: j.fired_by
+      ? {
+          label: j.fired_by.label,
+          lessOften: j.fired_by.less_often,
+          last: formatUtc(j.fired_by.last_fired_at),
+          lastRelative: relativeTime(j.fired_by.last_fired_at, now),
+        }
+      : null,
     nextRun: formatUtc(j.next_run_at),
     nextRunRelative: relativeTime(j.next_run_at, now),
     running: j.running,
@@ -49,16 +60,29 @@ function Badge({ status }: { status: string }) {
   return <span className={`${styles.badge} ${styles[`badge_${status}`] ?? ''}`}>{status}</span>;
 }
 
-export default async function AdminOverview() {
-  await requireAdminPage();
+/** The data the page cannot do without (the panels load their own, each on its own). */
+async function loadOverview() {
   const deps = await getJobDeps();
   const now = deps.now();
   // Alert state is optional for the jobs table: without it the column says n/a.
   const openAlerts = await settle('job-alerts', () => openAlertsBySubject(deps.db, now));
   const [jobs, runs] = await Promise.all([
-    jobsOverview(deps.db, now, openAlerts.ok ? openAlerts.value : undefined),
+    jobsOverview(deps.db, now, openAlerts.ok ? openAlerts.value : undefined, activeScheduler(deps.config)),
     recentRuns(deps.db, null, HISTORY_RUNS),
   ]);
+  return { deps, now, jobs, runs };
+}
+
+export default async function AdminOverview() {
+  await requireAdminPage();
+  let loaded;
+  try {
+    loaded = await loadOverview();
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) return <DatabaseUnreachable error={err} since={getApp().database.downSince()} retryHref="/admin" />;
+    throw err;
+  }
+  const { deps, now, jobs, runs } = loaded;
   const perDay = runsPerDay(runs, now, HISTORY_DAYS).map((d) => ({ ...d, day: d.day.slice(5) }));
 
   return (
@@ -68,7 +92,7 @@ export default async function AdminOverview() {
       <section id="jobs" className={styles.panel}>
         <h2>Jobs</h2>
         <p className={styles.panelNote}>
-          Schedules from vercel.json (UTC). “Dry run” reports what a run would do and changes nothing.
+          Schedules in UTC, with the scheduler that fires each job. “Dry run” reports what a run would do and changes nothing.
         </p>
         <JobsTable rows={jobs.map((j) => jobRowView(j, now))} />
       </section>

@@ -1,21 +1,38 @@
 import { getApp } from '@/lib/app';
 import { FEATURES } from '@/lib/bindings/spec';
+import { configuredChannels, NO_ALERT_CHANNEL_WARNING, type ChannelName } from '@/lib/alerts/channels';
+import { isDatabaseUnavailable } from '@/lib/db/availability';
 import { isSqlDb } from '@/lib/db/types';
 import { pendingMigrations } from '@/lib/db/migrator';
 import { jsonResponse } from '@/lib/http/errors';
+import { METRICS_OPEN_WARNING, METRICS_REFUSED_MESSAGE, metricsAccess, type MetricsAccess } from '@/lib/monitoring/metrics-access';
+import { scheduleStatus, type ScheduleStatus } from '@/lib/schedules/firing';
+import { activeScheduler } from '@/lib/schedules/scheduler';
 
 export const dynamic = 'force-dynamic';
 
 /**
  * Liveness and readiness without a secret, so it says only what an operator's probe needs:
- * up, database reachable, migrations current, and each feature bound or not with the reasons
- * (table and column names of the bindings, never values). No versions, hosts or error texts.
+ * up, database reachable, migrations current, each feature bound or not with the reasons (table
+ * and column names of the bindings, never values), what is set up to tell anyone
+ * (`alert_channels`: slack, webhook, pagerduty, email; `metrics`: bearer, open or refused) with
+ * `warnings` in words, and which scheduler fires each job and when it last did (so a scheduler
+ * that never fires shows). No versions, hosts or error texts.
  */
 export async function GET(): Promise<Response> {
   const checks = { app: 'ok', database: 'unknown', migrations: 'unknown' } as Record<string, string>;
   let features: Record<string, { enabled: boolean; bound: boolean; problems: string[] }> | undefined;
+  let alertChannels: ChannelName[] | undefined;
+  let metrics: MetricsAccess | undefined;
+  let schedules: ScheduleStatus | undefined;
+  const warnings: string[] = [];
   try {
     const app = getApp();
+    alertChannels = configuredChannels(app.config);
+    if (alertChannels.length === 0) warnings.push(NO_ALERT_CHANNEL_WARNING);
+    metrics = metricsAccess(app.config);
+    if (metrics === 'open') warnings.push(METRICS_OPEN_WARNING);
+    if (metrics === 'refused') warnings.push(METRICS_REFUSED_MESSAGE);
     const db = await app.db();
     await db.rpc('cronwarden_ping');
     checks.database = 'ok';
@@ -23,15 +40,29 @@ export async function GET(): Promise<Response> {
     else checks.migrations = 'external';
     const states = await app.features();
     features = Object.fromEntries(FEATURES.map((f) => [f, { enabled: states[f].enabled, bound: states[f].bound, problems: states[f].problems }]));
+    schedules = await scheduleStatus(db, activeScheduler(app.config), new Date());
   } catch (err) {
     if (checks.database === 'unknown') checks.database = 'unreachable';
     try {
-      getApp().log.error({ type: 'health_check_failed', err }, 'health check failed');
+      // An unreachable database is logged once by the app when it goes away, not once per probe.
+      if (!isDatabaseUnavailable(err)) getApp().log.error({ type: 'health_check_failed', err }, 'health check failed');
     } catch {
       checks.app = 'misconfigured';
     }
   }
   // An unbound feature does not make the app unhealthy: the others run. It is listed here.
   const healthy = checks.app === 'ok' && checks.database === 'ok' && checks.migrations !== 'pending';
-  return jsonResponse({ status: healthy ? 'ok' : 'degraded', checks, features, timestamp: new Date().toISOString() }, healthy ? 200 : 503);
+  return jsonResponse(
+    {
+      status: healthy ? 'ok' : 'degraded',
+      checks,
+      features,
+      alert_channels: alertChannels ?? null,
+      metrics: metrics ?? null,
+      warnings,
+      ...(schedules ? { schedules } : {}),
+      timestamp: new Date().toISOString(),
+    },
+    healthy ? 200 : 503,
+  );
 }

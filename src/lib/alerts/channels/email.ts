@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import { headline, plainText } from './format';
-import { DEFAULT_CHANNEL_TIMEOUT_MS, type AlertChannel, type AlertNotification, type ChannelOptions } from './types';
+import { sendLimit, type AlertChannel, type AlertNotification, type ChannelOptions } from './types';
 
 export interface EmailSettings {
   smtpUrl: string;
@@ -12,12 +12,14 @@ export interface EmailSettings {
 export class EmailChannel implements AlertChannel {
   readonly name = 'email';
   private readonly timeoutMs: number;
+  private readonly limit: ReturnType<typeof sendLimit>;
   private transporter: Transporter | undefined;
   constructor(
     private readonly settings: EmailSettings,
     options: ChannelOptions = {},
   ) {
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
+    this.limit = sendLimit(options);
+    this.timeoutMs = this.limit.timeoutMs;
   }
 
   private transport(): Transporter {
@@ -31,9 +33,12 @@ export class EmailChannel implements AlertChannel {
   }
 
   async send(n: AlertNotification): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
+    const signal = this.limit.signal();
+    let giveUp = () => {};
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`SMTP: no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      giveUp = () => reject(new Error(`SMTP: no answer within ${this.timeoutMs} ms`));
+      if (signal.aborted) giveUp();
+      else signal.addEventListener('abort', giveUp, { once: true });
     });
     try {
       await Promise.race([
@@ -51,7 +56,7 @@ export class EmailChannel implements AlertChannel {
       if (e.message.startsWith('SMTP: no answer')) throw e;
       throw new Error(`SMTP: ${e.responseCode ? `${e.responseCode} ` : ''}${e.code ? `${e.code} ` : ''}${e.message}`.slice(0, 500));
     } finally {
-      clearTimeout(timer);
+      signal.removeEventListener('abort', giveUp);
     }
   }
 

@@ -1,12 +1,16 @@
-/** POSTs JSON and throws unless the receiver answers 2xx within the time limit. */
-export async function postJson(url: string, body: unknown, timeoutMs: number, what: string): Promise<string> {
+/**
+ * POSTs JSON and throws unless the receiver answers 2xx before `limit.signal()` aborts
+ * (after `limit.timeoutMs`, named in the error).
+ */
+export async function postJson(url: string, body: unknown, limit: { timeoutMs: number; signal: () => AbortSignal }, what: string): Promise<string> {
+  const timeoutMs = limit.timeoutMs;
   let res: Response;
   try {
     res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'cronwarden-alerts' },
       body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: limit.signal(),
       redirect: 'error',
     });
   } catch (err) {

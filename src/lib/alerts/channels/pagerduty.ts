@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Severity } from '../types';
 import { plainText } from './format';
 import { postJson } from './http';
-import { DEFAULT_CHANNEL_TIMEOUT_MS, type AlertChannel, type AlertNotification, type ChannelOptions } from './types';
+import { sendLimit, type AlertChannel, type AlertNotification, type ChannelOptions } from './types';
 
 /** PagerDuty Events API v2 severities. */
 export const PAGERDUTY_SEVERITY: Record<Severity, 'critical' | 'error' | 'warning' | 'info'> = {
@@ -65,16 +65,16 @@ export function pagerDutyEvent(n: AlertNotification, routingKey: string) {
 
 export class PagerDutyChannel implements AlertChannel {
   readonly name = 'pagerduty';
-  private readonly timeoutMs: number;
+  private readonly limit: ReturnType<typeof sendLimit>;
   constructor(
     private readonly routingKey: string,
     private readonly eventsUrl: string,
     options: ChannelOptions = {},
   ) {
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
+    this.limit = sendLimit(options);
   }
 
   async send(n: AlertNotification): Promise<void> {
-    await postJson(this.eventsUrl, pagerDutyEvent(n, this.routingKey), this.timeoutMs, 'PagerDuty Events API');
+    await postJson(this.eventsUrl, pagerDutyEvent(n, this.routingKey), this.limit, 'PagerDuty Events API');
   }
 }

@@ -1,7 +1,7 @@
 import { SEVERITY_EMOJI } from '../severity';
 import { conditionText, formatNumber, headline, plainText } from './format';
 import { postJson } from './http';
-import { DEFAULT_CHANNEL_TIMEOUT_MS, type AlertChannel, type AlertNotification, type ChannelOptions } from './types';
+import { sendLimit, type AlertChannel, type AlertNotification, type ChannelOptions } from './types';
 
 /** Slack's mrkdwn needs &, < and > escaped; everything else is shown as written. */
 function esc(text: string): string {
@@ -40,15 +40,15 @@ export function slackMessage(n: AlertNotification) {
 
 export class SlackChannel implements AlertChannel {
   readonly name = 'slack';
-  private readonly timeoutMs: number;
+  private readonly limit: ReturnType<typeof sendLimit>;
   constructor(
     private readonly webhookUrl: string,
     options: ChannelOptions = {},
   ) {
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
+    this.limit = sendLimit(options);
   }
 
   async send(n: AlertNotification): Promise<void> {
-    await postJson(this.webhookUrl, slackMessage(n), this.timeoutMs, 'Slack webhook');
+    await postJson(this.webhookUrl, slackMessage(n), this.limit, 'Slack webhook');
   }
 }

@@ -24,6 +24,18 @@ export interface AlertChannel {
 export interface ChannelOptions {
   /** Per-send limit; a send that takes longer fails and is retried at the next evaluation. */
   timeoutMs?: number;
+  /**
+   * Makes the signal that ends one send after `timeoutMs` (default: AbortSignal.timeout). Tests
+   * pass signals they abort on cue, so what they assert does not depend on the machine's speed.
+   */
+  timeoutSignal?: (timeoutMs: number) => AbortSignal;
 }
 
 export const DEFAULT_CHANNEL_TIMEOUT_MS = 10_000;
+
+/** The channel's send limit: its timeout and the signal that enforces it. */
+export function sendLimit(options: ChannelOptions): { timeoutMs: number; signal: () => AbortSignal } {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
+  const make = options.timeoutSignal ?? ((ms: number) => AbortSignal.timeout(ms));
+  return { timeoutMs, signal: () => make(timeoutMs) };
+}

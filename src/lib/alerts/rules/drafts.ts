@@ -3,7 +3,8 @@ import { checkRedis } from '../../monitoring/redis';
 import type { AlertContext, AlertObservation, AlertRule } from '../types';
 
 /**
- * Draft pollution and the draft-cleanup job. Thresholds are the draft cleanup monitoring spec's:
+ * Draft pollution and the draft-cleanup job, over the drafts binding (quiet while it is not
+ * bound). Thresholds are the draft cleanup monitoring spec's:
  * pollution > 30 % (MEDIUM, respond in 4 h), pollution > 50 % or more than 100 unused drafts
  * (HIGH, 1 h), no successful cleanup for more than 2 h (HIGH, 30 min), more than 5 unused drafts
  * older than 24 h (MEDIUM, 2 h), more than 100 drafts created in the last hour (MEDIUM, 1 h),
@@ -37,6 +38,7 @@ function pollutionObservation(h: DraftSystemHealth): AlertObservation[] {
 export const draftPollutionHighRule: AlertRule = {
   id: 'drafts.pollution_high',
   title: 'High draft pollution (over 30 % of drafts unused)',
+  feature: 'drafts',
   severity: 'MEDIUM',
   responseSla: '4 hours',
   threshold: 30,
@@ -54,6 +56,7 @@ export const draftPollutionHighRule: AlertRule = {
 export const draftPollutionCriticalRule: AlertRule = {
   id: 'drafts.pollution_critical',
   title: 'Critical draft pollution (over 50 % of drafts unused)',
+  feature: 'drafts',
   severity: 'HIGH',
   responseSla: '1 hour',
   threshold: 50,
@@ -70,6 +73,7 @@ export const draftPollutionCriticalRule: AlertRule = {
 export const draftUnusedCriticalRule: AlertRule = {
   id: 'drafts.unused_critical',
   title: 'More than 100 unused drafts',
+  feature: 'drafts',
   severity: 'HIGH',
   responseSla: '1 hour',
   threshold: 100,
@@ -89,6 +93,7 @@ export const draftUnusedCriticalRule: AlertRule = {
 export const draftCleanupStalledRule: AlertRule = {
   id: 'drafts.cleanup_stalled',
   title: 'Draft cleanup stalled (no successful run for over 2 hours)',
+  feature: 'drafts',
   severity: 'HIGH',
   responseSla: '30 minutes',
   threshold: 2,
@@ -117,6 +122,7 @@ export const draftCleanupStalledRule: AlertRule = {
 export const draftOldPendingRule: AlertRule = {
   id: 'drafts.old_drafts_pending',
   title: 'Unused drafts older than 24 hours pending (more than 5)',
+  feature: 'drafts',
   severity: 'MEDIUM',
   responseSla: '2 hours',
   threshold: 5,
@@ -126,7 +132,7 @@ export const draftOldPendingRule: AlertRule = {
     'More than 5 unused drafts are older than 24 hours although the hourly cleanup should have deleted them. ' +
     'GET /api/admin/drafts/pending-cleanup lists them: cleanup_runs_since_eligible = 0 means the cleanup has not run ' +
     'since (scheduling problem), > 0 means it ran and did not take them (rows locked by a long transaction, or a ' +
-    'predicate mismatch: check their status and generation_status). ' +
+    'predicate mismatch: check those rows against bindings.drafts.draft and .unused in cronwarden.config.ts). ' +
     CHECK_CLEANUP,
   async observe(ctx) {
     const h = await health(ctx);
@@ -137,13 +143,14 @@ export const draftOldPendingRule: AlertRule = {
 export const draftTrafficSpikeRule: AlertRule = {
   id: 'drafts.traffic_spike',
   title: 'Unusual draft creation (more than 100 in the last hour)',
+  feature: 'drafts',
   severity: 'MEDIUM',
   responseSla: '1 hour',
   threshold: 100,
   comparison: 'gt',
   forSeconds: 0,
   runbook:
-    'More than 100 courses (each starts as a draft) were created in the last hour. Check for abuse or a client ' +
+    'More than 100 rows of the drafts table (each starts as a draft) were created in the last hour. Check for abuse or a client ' +
     'retry loop: GET /api/admin/drafts/organization-leaderboard and hourly-traffic show who and when; compare with ' +
     'the usual peak in hourly-traffic?days=28. If it is abuse, rate-limit or suspend the source; the cleanup ' +
     'removes the unused drafts after 24 h (or run it now with ?hours=1).',
@@ -156,6 +163,7 @@ export const draftTrafficSpikeRule: AlertRule = {
 export const draftRedisUnreachableRule: AlertRule = {
   id: 'drafts.redis_unreachable',
   title: 'Redis (draft sessions) unreachable',
+  feature: 'drafts',
   severity: 'HIGH',
   responseSla: '15 minutes',
   threshold: 1,
@@ -177,6 +185,7 @@ export const draftRedisUnreachableRule: AlertRule = {
 export const draftCleanupFailuresRule: AlertRule = {
   id: 'drafts.cleanup_failures',
   title: 'Draft cleanup failed 3 times in a row',
+  feature: 'drafts',
   severity: 'HIGH',
   responseSla: '30 minutes',
   threshold: 3,
@@ -184,9 +193,9 @@ export const draftCleanupFailuresRule: AlertRule = {
   forSeconds: 0,
   runbook:
     'The last 3 or more draft-cleanup runs failed (value: failures since the last success). The error is in each ' +
-    'run\'s record (admin page, or GET /api/admin/runs?job=draft-cleanup): a database error (permissions, a changed ' +
-    'courses table, statement timeout: lower ?batchSize=) or the database unreachable. Fix it and run the job once ' +
-    'by hand; the alert clears with the next success. ' +
+    'run\'s record (admin page, or GET /api/admin/runs?job=draft-cleanup): a database error (permissions, a drafts ' +
+    'table that no longer matches bindings.drafts in cronwarden.config.ts, statement timeout: lower ?batchSize=) or ' +
+    'the database unreachable. Fix it and run the job once by hand; the alert clears with the next success. ' +
     CHECK_CLEANUP,
   async observe({ db, now }) {
     const p = await draftCleanupPerformance(db, now);

@@ -1,13 +1,17 @@
-import { cronEntries, intervalMs, jobNameOfPath, type CronEntry } from '../../cron/schedule';
+import { intervalMs, jobNameOfPath, type CronEntry } from '../../cron/schedule';
+import { effectiveCronEntries } from '../../schedules/firing';
+import { activeScheduler } from '../../schedules/scheduler';
+import type { Config } from '../../config';
 import type { AlertObservation, AlertRule } from '../types';
 
 /**
  * Rules about the jobs themselves, read from cron_job_runs (every job, whatever its feature):
  *
  * - jobs.stalled: no successful (succeeded or partial), non-dry run for longer than the job's
- *   schedule interval + grace (grace: 2 intervals by default). The value is the number of
+ *   schedule interval + grace (grace: 2 intervals by default), the interval being the one the
+ *   active scheduler fires it at (once a day on Vercel Hobby). The value is the number of
  *   schedule intervals since the last success; the alert fires above 3. A job that has never
- *   succeeded is measured from the moment the monitor first saw it in vercel.json (recorded in
+ *   succeeded is measured from the moment the monitor first saw it scheduled (recorded in
  *   cron_job_first_seen), so a newly deployed job has the same 3 intervals to run once before it
  *   counts as stalled, and an old job whose history was pruned counts from when it was first seen.
  * - jobs.failing: the last 3 finished, non-dry runs of a job failed (skipped runs, which only mean
@@ -18,7 +22,7 @@ import type { AlertObservation, AlertRule } from '../types';
  */
 
 export interface JobRuleOptions {
-  /** Schedules to watch (default: vercel.json's crons). */
+  /** Schedules to watch (default: each job at the schedule its active scheduler fires it on). */
   crons?: () => CronEntry[];
   /** Grace after the expected run, in schedule intervals (default 2). */
   graceIntervals?: number;
@@ -29,7 +33,7 @@ export interface JobRuleOptions {
 const JOBS_PAGE = 'the admin page (/admin) lists every job with its last runs, errors and a Run now button';
 
 export function createJobRules(options: JobRuleOptions = {}): AlertRule[] {
-  const crons = options.crons ?? (() => cronEntries());
+  const crons: (config: Config) => CronEntry[] = options.crons ?? ((config) => effectiveCronEntries(activeScheduler(config)));
   const grace = options.graceIntervals ?? 2;
   const streak = options.failureStreak ?? 3;
 
@@ -44,16 +48,18 @@ export function createJobRules(options: JobRuleOptions = {}): AlertRule[] {
     runbook:
       `The job has not finished a successful run for more than ${1 + grace} schedule intervals (value: intervals since ` +
       'the last success; details show the schedule, the last success and the last run). Check, in order: (1) does the ' +
-      'cron fire at all? On Vercel the project\'s Cron Jobs tab lists each path from vercel.json (crons only run on the ' +
-      'production deployment); self-hosted, the `npm start` scheduler must be running. (2) Is it refused? A 401/500 in ' +
+      'cron fire at all? /api/health names the scheduler that fires each job and when it last did. On Vercel the ' +
+      "project's Cron Jobs tab lists each path from vercel.json (crons only run on the production deployment; on Hobby " +
+      'only /api/cron/dispatch, which runs the due jobs once a day); with Supabase Cron, cron.job_run_details and ' +
+      'net._http_response show the firings; self-hosted, the `npm start` scheduler must be running. (2) Is it refused? A 401/500 in ' +
       'the logs means CRON_SECRET differs between the caller and the app, or is unset. (3) Does it run but fail or time ' +
       'out? See jobs.failing / jobs.overran and the run errors: ' +
       JOBS_PAGE +
       '. Run it by hand with `curl -H "Authorization: Bearer $CRON_SECRET" "$APP_URL/api/cron/<job>?dryRun=1"`, then ' +
       'without dryRun. The alert clears with the next successful run.',
-    async observe({ db, now, dryRun }) {
+    async observe({ db, now, dryRun, config }) {
       const jobs = new Map<string, string>();
-      for (const e of crons()) {
+      for (const e of crons(config)) {
         const name = jobNameOfPath(e.path);
         if (name && !jobs.has(name)) jobs.set(name, e.schedule);
       }

@@ -8,8 +8,9 @@ async function lastHour(db: Db, now: Date) {
 
 /** Success rate of exports finished in the last hour; absent when none finished. */
 export const exportSuccessRateGauge: FeatureGauge = {
-  name: 'cronwarden_exports_success_rate_last_hour',
+  name: 'cronwarden_exports_success_ratio_last_hour',
   help: 'Share (0..1) of exports finished in the last 60 minutes that completed; absent when none finished',
+  feature: 'exports',
   async collect({ db, now }) {
     const { total, failed } = await lastHour(db, now);
     return total === 0 ? [] : [{ value: (total - failed) / total }];
@@ -18,9 +19,10 @@ export const exportSuccessRateGauge: FeatureGauge = {
 
 /** Exports finished (completed or failed) in the last hour. */
 export const exportsPerHourGauge: FeatureGauge = {
-  name: 'cronwarden_exports_per_hour',
+  name: 'cronwarden_exports_finished_last_hour',
   help: 'Exports finished (completed or failed) in the last 60 minutes',
   labelNames: ['status'],
+  feature: 'exports',
   async collect({ db, now }) {
     const { total, failed } = await lastHour(db, now);
     return [

@@ -3,11 +3,11 @@ import { deletionStats } from '../user-deletion-stats';
 
 export const userGauges: FeatureGauge[] = [
   {
-    name: 'cronwarden_user_deletion_error_rate_percent',
-    help: 'Failed user deletion attempts in the last hour, as a percentage of all attempts (0 when there were none).',
+    name: 'cronwarden_user_deletion_error_ratio_last_hour',
+    help: 'Failed user deletion attempts in the last hour, as a share (0..1) of all attempts; absent when there were none',
     async collect({ db, now }) {
       const s = await deletionStats(db, { minutes: 60, now });
-      return [{ value: s.error_rate_percent }];
+      return s.total_deletions === 0 ? [] : [{ value: s.error_rate_percent / 100 }];
     },
   },
   {
@@ -26,11 +26,11 @@ export const userGauges: FeatureGauge[] = [
     },
   },
   {
-    name: 'cronwarden_user_deletion_p95_duration_ms',
-    help: 'p95 duration of user deletion attempts in the last hour, in milliseconds (0 when there were none).',
+    name: 'cronwarden_user_deletion_p95_duration_seconds',
+    help: 'p95 duration of user deletion attempts in the last hour, in seconds; absent when there were none',
     async collect({ db, now }) {
       const s = await deletionStats(db, { minutes: 60, now });
-      return [{ value: s.p95_duration_ms ?? 0 }];
+      return s.p95_duration_ms === null ? [] : [{ value: s.p95_duration_ms / 1000 }];
     },
   },
 ];

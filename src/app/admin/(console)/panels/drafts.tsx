@@ -1,7 +1,8 @@
+import { requireFeature } from '@/lib/bindings/features';
 import type { JobDeps } from '@/lib/cron/types';
 import { formatCount } from '@/lib/admin/format';
 import { settle } from '@/lib/admin/settle';
-import { draftQueries } from '@/lib/monitoring/drafts';
+import { DRAFTS_FEATURE, draftQueries } from '@/lib/monitoring/drafts';
 import styles from '../../admin.module.css';
 import { BarSeriesChart } from '../charts';
 import { PanelUnavailable, Stat } from './common';
@@ -24,6 +25,8 @@ interface TrendRow {
 export async function DraftsPanel({ deps }: { deps: JobDeps }) {
   const ctx = { db: deps.db, config: deps.config, now: deps.now() };
   const data = await settle('drafts', async () => {
+    // Switched off or not bound: the panel says why instead of its charts.
+    requireFeature(deps.features, DRAFTS_FEATURE);
     const [health, ages, trend] = await Promise.all([
       draftQueries['system-health'].run(ctx, { hours: undefined }),
       draftQueries['age-distribution'].run(ctx, {}),

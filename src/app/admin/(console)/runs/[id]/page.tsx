@@ -1,10 +1,12 @@
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
-import { getJobDeps } from '@/lib/app';
+import { getApp, getJobDeps } from '@/lib/app';
+import { isDatabaseUnavailable } from '@/lib/db/availability';
 import { requireAdminPage } from '@/lib/admin/guard';
 import { getRun } from '@/lib/admin/jobs';
 import { formatCount, formatDuration, formatUtc, relativeTime } from '@/lib/admin/format';
 import styles from '../../../admin.module.css';
+import { DatabaseUnreachable } from '../../database-unreachable';
 
 export const dynamic = 'force-dynamic';
 export const metadata = { title: 'Run · Cronwarden admin' };
@@ -20,8 +22,15 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
   const { id } = await params;
   await requireAdminPage(UUID.test(id) ? `/admin/runs/${id}` : '/admin');
   if (!UUID.test(id)) notFound();
-  const deps = await getJobDeps();
-  const run = await getRun(deps.db, id);
+  let loaded;
+  try {
+    const deps = await getJobDeps();
+    loaded = { deps, run: await getRun(deps.db, id) };
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) return <DatabaseUnreachable error={err} since={getApp().database.downSince()} retryHref={`/admin/runs/${id}`} />;
+    throw err;
+  }
+  const { deps, run } = loaded;
   if (!run) notFound();
   const now = deps.now();
   const errors = Array.isArray(run.result?.errors) ? (run.result.errors as ResultError[]) : [];

@@ -1,17 +1,22 @@
 import { z } from 'zod';
+import { requireFeature } from '@/lib/bindings/features';
 import { adminGet } from '@/lib/http/admin-route';
 import { AppError } from '@/lib/http/errors';
-import { draftQueries, draftQueryName, draftQueryNames, type DraftQuery, type DraftQueryName } from '@/lib/monitoring/drafts';
+import { DRAFTS_FEATURE, draftQueries, draftQueryName, draftQueryNames, type DraftQuery, type DraftQueryName } from '@/lib/monitoring/drafts';
 
 export const dynamic = 'force-dynamic';
 
-/** One handler per monitoring query: admin guard, the query's own parameters, its rows as JSON. */
+/**
+ * One handler per monitoring query: admin guard, the query's own parameters, 503
+ * FEATURE_NOT_BOUND / FEATURE_DISABLED unless the drafts feature is bound, its rows as JSON.
+ */
 const handlers = Object.fromEntries(
   draftQueryNames.map((name) => {
     const def = draftQueries[name] as unknown as DraftQuery<unknown>;
     return [
       name,
       adminGet(def.query, async ({ deps, query }) => {
+        requireFeature(deps.features, DRAFTS_FEATURE);
         const now = deps.now();
         const out = await def.run({ db: deps.db, config: deps.config, now }, query);
         return { success: true, query: name, description: def.description, ...out, timestamp: now.toISOString() };

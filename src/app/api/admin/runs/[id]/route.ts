@@ -1,9 +1,10 @@
+import { z } from 'zod';
 import { getApp, getJobDeps } from '@/lib/app';
 import { getRun } from '@/lib/admin/jobs';
 import { failureResponse } from '@/lib/cron/route';
 import { requireAdmin } from '@/lib/http/admin-auth';
 import { AppError, jsonResponse } from '@/lib/http/errors';
-import { queryObject } from '@/lib/http/query';
+import { parseOrThrow, queryObject } from '@/lib/http/query';
 
 export const dynamic = 'force-dynamic';
 
@@ -13,9 +14,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function GET(request: Request, { params }: { params: Promise<{ id: string }> }): Promise<Response> {
   try {
     requireAdmin(request.headers, getApp().config);
-    if (Object.keys(queryObject(new URL(request.url))).length > 0) {
-      throw new AppError(400, 'UNKNOWN_PARAMETER', 'This endpoint takes no query parameters.');
-    }
+    // No query parameters: the first one given is named in the 400.
+    parseOrThrow(z.strictObject({}), queryObject(request));
     const { id } = await params;
     if (!UUID.test(id)) throw new AppError(400, 'INVALID_PARAMETER', "Invalid run id: must be a UUID.");
     const deps = await getJobDeps();

@@ -4,7 +4,7 @@ export const dynamic = 'force-dynamic';
 // The runner stops each job inside its own maxDuration; this is the ceiling for the longest job.
 export const maxDuration = 300;
 
-/** Body `{ "dryRun": true|false }`; answers like the job's cron route (200 result, 409 already running). */
+/** Body `{ "dryRun": true|false }`; answers like the job's cron route (200 result, 500 with the result of a failed run, 409 already running). */
 export async function POST(request: Request, { params }: { params: Promise<{ job: string }> }): Promise<Response> {
   const { job } = await params;
   return runNow(request, job);
