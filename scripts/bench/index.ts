@@ -21,6 +21,7 @@ import { fileCleanup } from './file-cleanup';
 import { logRetention } from './log-retention';
 import { metricsAggregation } from './metrics-aggregation';
 import { metricsReport } from './metrics-report';
+import { partitionRetention } from './partition-retention';
 import {
   atMost,
   fmtInt,
@@ -39,6 +40,7 @@ import {
 
 const CASES: BenchCase[] = [
   logRetention,
+  partitionRetention,
   metricsAggregation,
   metricsReport,
   fileCleanup,
@@ -47,7 +49,7 @@ const CASES: BenchCase[] = [
 ];
 
 /** Cases whose process memory must not grow with the row count (on PostgreSQL: the data is on the server). */
-const RSS_BOUND_CASES = new Set(['log-retention', 'draft-cleanup']);
+const RSS_BOUND_CASES = new Set(['log-retention', 'partition-retention', 'draft-cleanup']);
 const RSS_LIMIT_MB = 300;
 /** --naive auto runs the naive baselines up to this many rows (one round trip per 100 rows beyond is minutes). */
 const NAIVE_AUTO_MAX_ROWS = 2_000_000;
