@@ -159,6 +159,27 @@ async function fixtures(db: SqlDb) {
   await alert('t.medium_pending', 'MEDIUM', 600);
 }
 
+/** One finished export of each outcome, one user deletion and one draft: every rate, share and percentile gauge has a value. */
+async function measurable(db: SqlDb) {
+  await db.query(
+    `insert into cronwarden.export_metrics (export_id, user_id, format, status, duration_ms, count_range, created_at)
+     values (gen_random_uuid(), gen_random_uuid(), 'json', 'completed', 100, 'small', $1),
+            (gen_random_uuid(), gen_random_uuid(), 'csv', 'failed', 300, 'small', $1)`,
+    [new Date(NOW.getTime() - 10 * 60_000)],
+  );
+  await db.query(
+    `insert into cronwarden.audit_logs (action, actor, target_type, target_id, status, duration_ms, created_at)
+     values ('USER_DELETION', 'test', 'user', gen_random_uuid()::text, 'success', 40, $1)`,
+    [new Date(NOW.getTime() - 10 * 60_000)],
+  );
+  await db.query(`insert into organizations (id, name, created_at) values (gen_random_uuid(), 'Org', $1)`, [NOW]);
+  await db.query(
+    `insert into courses (id, organization_id, title, status, created_at, updated_at)
+     select gen_random_uuid(), (select id from organizations limit 1), 'Draft', 'draft', $1, $1`,
+    [new Date(NOW.getTime() - 60 * 60_000)],
+  );
+}
+
 /** Feature gauges whose value is unknown on an empty database (a rate, a share, a percentile). */
 const UNKNOWN_WHEN_EMPTY = [
   'cronwarden_exports_success_ratio_last_hour',
@@ -295,27 +316,11 @@ describeEngines('/api/metrics', (engine) => {
     for (const name of [...UNKNOWN_WHEN_EMPTY, unknownGauge.name]) expect(empty.has(name), name).toBe(false);
     // Counts are known to be 0 and stay.
     expect(value(empty, 'cronwarden_exports_finished_last_hour', { status: 'completed' })).toBe(0);
-    expect(value(empty, 'cronwarden_drafts_total')).toBe(0);
+    expect(value(empty, 'cronwarden_drafts')).toBe(0);
     expect(value(empty, 'cronwarden_metrics_collectors_failed')).toBe(0);
 
     // Once something finished, each series is there with its real value.
-    await db.query(
-      `insert into cronwarden.export_metrics (export_id, user_id, format, status, duration_ms, count_range, created_at)
-       values (gen_random_uuid(), gen_random_uuid(), 'json', 'completed', 100, 'small', $1),
-              (gen_random_uuid(), gen_random_uuid(), 'csv', 'failed', 300, 'small', $1)`,
-      [new Date(NOW.getTime() - 10 * 60_000)],
-    );
-    await db.query(
-      `insert into audit_logs (action, actor, target_type, target_id, status, duration_ms, created_at)
-       values ('USER_DELETION', 'test', 'user', gen_random_uuid()::text, 'success', 40, $1)`,
-      [new Date(NOW.getTime() - 10 * 60_000)],
-    );
-    await db.query(`insert into organizations (id, name, created_at) values (gen_random_uuid(), 'Org', $1)`, [NOW]);
-    await db.query(
-      `insert into courses (id, organization_id, title, status, created_at, updated_at)
-       select gen_random_uuid(), (select id from organizations limit 1), 'Draft', 'draft', $1, $1`,
-      [new Date(NOW.getTime() - 60 * 60_000)],
-    );
+    await measurable(db);
     const known = parseExposition((await renderMetrics({ db, config: testConfig(), now: NOW })).body);
     expect(value(known, 'cronwarden_exports_success_ratio_last_hour')).toBe(0.5);
     expect(value(known, 'cronwarden_user_deletion_error_ratio_last_hour')).toBe(0);
@@ -327,6 +332,7 @@ describeEngines('/api/metrics', (engine) => {
   it.skipIf(!hasPromtool())('promtool check metrics accepts every series, feature gauges included', async () => {
     const db = await engine.fresh();
     await fixtures(db);
+    await measurable(db);
     const { body } = await renderMetrics({ db, config: testConfig(), now: NOW });
     const f = parseExposition(body);
     for (const g of allGauges) expect(f.has(g.name), g.name).toBe(true);
