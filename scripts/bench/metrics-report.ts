@@ -8,7 +8,7 @@
 import type { SqlDb } from '../../src/lib/db/types';
 import { exportMetricsReport } from '../../src/lib/monitoring/export-admin';
 import { createExportMetricsService, type AggregatedMetrics, type WindowMetrics } from '../../src/lib/monitoring/export-metrics';
-import { assert, atMost, benchConfig, DAY_MS, fmtInt, fmtMs, fmtX, jobDeps, median, NOW, settle, timed, type BenchCase, type Measurement } from './lib';
+import { assert, atMost, benchConfig, count, DAY_MS, fmtInt, fmtMs, fmtX, jobDeps, median, NOW, settle, timed, type BenchCase, type Measurement } from './lib';
 
 const HOURS = 720;
 /** The report runs 17 minutes into the hour after the seed's last complete hour. */
@@ -88,7 +88,9 @@ export const metricsReport: BenchCase = {
       const exact = await raw();
       assert(exact.total_exports === n, `the raw aggregate counted ${exact.total_exports} of ${n}`);
       const worst = check(first.aggregate, exact);
-      assert(first.hourly.length === 4 * HOURS, `the hourly series has ${first.hourly.length} rows, not ${4 * HOURS}`);
+      // Every rolled-up (hour, format) cell: 2,880 when each format has exports in each hour.
+      const cells = await count(db, `select count(*)::integer as n from cronwarden.export_metrics_hourly where hour >= date_trunc('hour', $1::timestamptz) and hour < $2`, [FROM, REPORT_AT]);
+      assert(first.hourly.length === cells, `the hourly series has ${first.hourly.length} rows, the rollups ${cells}`);
       const reportMs: number[] = [];
       const rawMs: number[] = [];
       for (let i = 0; i < ctx.repeats; i++) {
