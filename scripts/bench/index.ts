@@ -7,7 +7,8 @@
  *
  * stdout: one table per engine, the targets (every one a ratio or a bound measured in this run)
  * and the process's peak RSS per case. stderr: progress (a bar on a terminal, one line per step
- * otherwise). The results are also written to bench-results/<timestamp>.json (not committed).
+ * otherwise). The results are also written to bench-results/<timestamp>.json (ignored by git;
+ * the run behind the README's figures is committed).
  * On PostgreSQL the bench creates a database of its own (cw_bench_<pid>) and drops it at the end.
  */
 import fs from 'node:fs';
