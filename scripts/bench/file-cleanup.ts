@@ -9,7 +9,7 @@ import { runJob } from '../../src/lib/cron/runner';
 import type { SqlDb } from '../../src/lib/db/types';
 import { DEFAULT_FILE_BATCH_SIZE, exportFileCleanupJob } from '../../src/lib/jobs/export-file-cleanup';
 import { LocalStorage } from '../../src/lib/storage/local';
-import { assert, atMost, count, fmtInt, fmtMs, jobDeps, median, NOW, settle, tempDir, timed, timedDb, type BenchCase, type CaseContext, type Measurement } from './lib';
+import { assert, atMost, count, fmtInt, fmtMs, fmtX, jobDeps, median, NOW, settle, tempDir, timed, timedDb, type BenchCase, type CaseContext, type Measurement } from './lib';
 
 const NAIVE_PAGE = 100;
 const FILE_BYTES = 2048;
@@ -106,6 +106,7 @@ export const fileCleanup: BenchCase = {
       ctx.step('file cleanup: naive, 100 rows a page, one remove per file');
       const storage = s.storage;
       const naive = await timed(async () => {
+        if (!ctx.naive) return;
         for (;;) {
           const rows = await db.query<{ export_id: string; file_path: string }>(
             `select export_id, file_path from export_logs where status = 'completed' and expires_at <= $1 order by expires_at limit ${NAIVE_PAGE}`,
@@ -122,7 +123,8 @@ export const fileCleanup: BenchCase = {
           ]);
         }
       });
-      await verify(db, s, 'naive');
+      if (ctx.naive) await verify(db, s, 'naive');
+      else fs.rmSync(s.root, { recursive: true, force: true });
 
       const measurements: Measurement[] = [
         {
@@ -133,7 +135,7 @@ export const fileCleanup: BenchCase = {
           runs,
           details: { runs_ms: jobMs.map(Math.round), batches, max_claim_ms: Math.round(maxClaim), max_finish_ms: Math.round(maxFinish) },
         },
-        { method: 'naive', label: `select ${NAIVE_PAGE}, remove each file, update the ${NAIVE_PAGE}`, rows: s.due, ms: naive.ms, runs: 1 },
+        ...(ctx.naive ? [{ method: 'naive' as const, label: `select ${NAIVE_PAGE}, remove each file, update the ${NAIVE_PAGE}`, rows: s.due, ms: naive.ms, runs: 1 }] : []),
         { method: 'reference', label: 'one select, remove(all paths), one update', rows: s.due, ms: median(refMs), runs, details: { runs_ms: refMs.map(Math.round) } },
       ];
       return {
@@ -141,7 +143,9 @@ export const fileCleanup: BenchCase = {
         title: this.title,
         tableRows: s.due + s.live,
         measurements,
-        targets: [atMost(`${fmtInt(s.due)} expired exports in under 2 s`, median(jobMs), 2000, fmtMs)],
+        // A ratio to the reference measured in the same run: the disk bounds both (the same job
+        // took 1.15 s on one machine and 3.99 s on another whose reference took 3.31 s).
+        targets: [atMost(`${fmtInt(s.due)} expired exports within 1.2x of the reference`, median(jobMs) / median(refMs), 1.2, fmtX)],
         notes: [
           `${fmtInt(s.due)} due and ${fmtInt(s.live)} not-yet-expired exports, ${FILE_BYTES}-byte files in 1,000 folders on the local disk (${path.dirname(s.root)})`,
           `job ${jobMs.map(fmtMs).join(' / ')}, reference ${refMs.map(fmtMs).join(' / ')} (runs in order; medians above); slowest claim call ${fmtMs(maxClaim)}, slowest finish call ${fmtMs(maxFinish)}`,

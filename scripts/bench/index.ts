@@ -3,10 +3,12 @@
  * real PostgreSQL server, each against the naive way and against the one-statement reference,
  * measured in the same run on the same data.
  *
- *   npm run bench -- [--rows 1000000] [--engine pglite|postgres|all] [--repeat 3] [--cases a,b] [--files 10000]
+ *   npm run bench -- [--rows 1000000] [--engine pglite|postgres|all] [--repeat 3] [--cases a,b] [--files 10000] [--naive auto|on|off]
  *
- * stdout: one table per engine and the targets. stderr: progress (a bar on a terminal, one
- * line per step otherwise). The results are also written to bench-results/<timestamp>.json.
+ * stdout: one table per engine, the targets (every one a ratio or a bound measured in this run)
+ * and the process's peak RSS per case. stderr: progress (a bar on a terminal, one line per step
+ * otherwise). The results are also written to bench-results/<timestamp>.json (ignored by git;
+ * the run behind the README's figures is committed).
  * On PostgreSQL the bench creates a database of its own (cw_bench_<pid>) and drops it at the end.
  */
 import fs from 'node:fs';
@@ -19,27 +21,47 @@ import { draftHealth } from './draft-health';
 import { fileCleanup } from './file-cleanup';
 import { logRetention } from './log-retention';
 import { metricsAggregation } from './metrics-aggregation';
+import { metricsReport } from './metrics-report';
+import { partitionRetention } from './partition-retention';
 import {
+  atMost,
   fmtInt,
+  fmtMb,
   fmtMs,
   fmtX,
   pgliteEngine,
   postgresEngine,
   rowsPerSecond,
+  rssPeak,
   type BenchCase,
   type BenchEngine,
   type CaseResult,
   type EngineName,
 } from './lib';
 
-const CASES: BenchCase[] = [logRetention, metricsAggregation, fileCleanup, draftCleanup, draftHealth];
+const CASES: BenchCase[] = [
+  logRetention,
+  partitionRetention,
+  metricsAggregation,
+  metricsReport,
+  fileCleanup,
+  draftCleanup,
+  draftHealth,
+];
 
-const USAGE = `usage: npm run bench -- [--rows N] [--engine pglite|postgres|all] [--repeat N] [--cases ${CASES.map((c) => c.id).join(',')}] [--files N]
+/** Cases whose process memory must not grow with the row count (on PostgreSQL: the data is on the server). */
+const RSS_BOUND_CASES = new Set(['log-retention', 'partition-retention', 'draft-cleanup']);
+const RSS_LIMIT_MB = 300;
+/** --naive auto runs the naive baselines up to this many rows (one round trip per 100 rows beyond is minutes). */
+const NAIVE_AUTO_MAX_ROWS = 2_000_000;
+
+const USAGE = `usage: npm run bench -- [--rows N] [--engine pglite|postgres|all] [--repeat N] [--cases ${CASES.map((c) => c.id).join(',')}] [--files N] [--naive auto|on|off]
   --rows    rows per table (default 1000000; 100k, 1M and 1e6 are understood)
   --engine  pglite, postgres (needs BENCH_DATABASE_URL) or all (default: pglite, and postgres when BENCH_DATABASE_URL is set)
   --repeat  timed runs of each job and its reference, each on freshly seeded data; the tables show medians (default 3)
   --cases   a comma-separated subset of the cases (default: all)
-  --files   expired exports for the file cleanup case (default: rows / 100, at most 10000)`;
+  --files   expired exports for the file cleanup case (default: rows / 100, at most 10000)
+  --naive   the naive baselines: on, off, or auto (default: on up to ${fmtInt(NAIVE_AUTO_MAX_ROWS)} rows)`;
 
 function parseCount(text: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(e\d+|k|m)?$/i.exec(text.trim());
@@ -59,6 +81,7 @@ function parseOptions() {
       cases: { type: 'string' },
       files: { type: 'string' },
       repeat: { type: 'string' },
+      naive: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -86,7 +109,10 @@ function parseOptions() {
     if (unknown.length) throw new Error(`--cases: unknown ${unknown.join(', ')} (known: ${CASES.map((c) => c.id).join(', ')})`);
     cases = CASES.filter((c) => wanted.includes(c.id));
   }
-  return { rows, files, repeats, engines, cases, url };
+  const naiveOpt = values.naive ?? 'auto';
+  if (!['auto', 'on', 'off'].includes(naiveOpt)) throw new Error(`--naive: auto, on or off, not ${naiveOpt}`);
+  const naive = naiveOpt === 'on' || (naiveOpt === 'auto' && rows <= NAIVE_AUTO_MAX_ROWS);
+  return { rows, files, repeats, engines, cases, url, naive };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,6 +203,8 @@ function render(engine: BenchEngine, rows: number, repeats: number, results: Cas
   }
   out.push(table(['case', 'method', 'what ran', 'rows', 'time', 'rows/s', 'time vs job'], measured, [3, 4, 5, 6]));
   out.push('');
+  out.push(`peak RSS of the bench process per case: ${results.map((r) => `${r.id} ${r.peakRssMb === undefined ? '?' : fmtMb(r.peakRssMb)}`).join(', ')}`);
+  out.push('');
   const checks: string[][] = [];
   for (const r of results) {
     for (const t of r.targets) {
@@ -216,7 +244,7 @@ async function main() {
       node: process.version,
       load_average_at_start: os.loadavg().map((l) => +l.toFixed(2)),
     },
-    options: { rows: opts.rows, files: opts.files, repeats: opts.repeats, engines: opts.engines, cases: opts.cases.map((c) => c.id) },
+    options: { rows: opts.rows, files: opts.files, repeats: opts.repeats, engines: opts.engines, cases: opts.cases.map((c) => c.id), naive: opts.naive },
     engines: [] as { name: EngineName; label: string; duration_ms: number; cases: CaseResult[]; error?: string }[],
   };
   const m = report.machine;
@@ -236,7 +264,16 @@ async function main() {
     try {
       engine = name === 'pglite' ? await pgliteEngine() : await postgresEngine(opts.url);
       for (const c of opts.cases) {
-        results.push(await c.run({ engine, rows: opts.rows, files: opts.files, repeats: opts.repeats, step: (label) => bar.step(label) }));
+        const rss = rssPeak();
+        const result = await c
+          .run({ engine, rows: opts.rows, files: opts.files, repeats: opts.repeats, naive: opts.naive, step: (label) => bar.step(label) })
+          .finally(() => rss.stop());
+        const peak = rss.stop();
+        result.peakRssMb = +peak.toFixed(1);
+        if (name === 'postgres' && RSS_BOUND_CASES.has(c.id)) {
+          result.targets.push(atMost(`bench process peak RSS < ${RSS_LIMIT_MB} MB`, peak, RSS_LIMIT_MB, fmtMb));
+        }
+        results.push(result);
       }
     } catch (err) {
       failed = true;

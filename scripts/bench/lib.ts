@@ -29,10 +29,14 @@ export const DAY_MS = 86_400_000;
 /** Tables the cases fill; emptied between cases on a shared database (those that exist). */
 const BENCH_TABLES = [
   'public.export_logs',
-  'cronwarden.export_metrics',
-  'cronwarden.export_metrics_hourly',
   'public.courses',
   'public.organizations',
+  'cronwarden.export_metrics',
+  'cronwarden.export_metrics_hourly',
+  'cronwarden.export_rollup_coverage',
+  'cronwarden.export_partitions_detached',
+  'cronwarden.export_log_archive_pending',
+  'cronwarden.export_file_claims',
   'cronwarden.cron_job_runs',
   'cronwarden.cron_job_leases',
 ];
@@ -266,6 +270,8 @@ export interface CaseResult {
   measurements: Measurement[];
   targets: TargetCheck[];
   notes: string[];
+  /** The bench process's highest resident set size while the case ran (MB), sampled every 20 ms. */
+  peakRssMb?: number;
 }
 
 export interface CaseContext {
@@ -274,6 +280,8 @@ export interface CaseContext {
   files: number;
   /** Timed runs of the job and of the reference; the tables show their median. */
   repeats: number;
+  /** Run the naive baselines (one round trip per 100 rows: minutes at 10M rows). */
+  naive: boolean;
   step(label: string): void;
 }
 
@@ -319,3 +327,24 @@ export async function naiveDeleteByIds(db: SqlDb, table: string, idColumn: strin
     trips++;
   }
 }
+
+/**
+ * The highest resident set size of this process between start() and stop(), in MB: sampled
+ * every 20 ms (a timer, so work that never yields to the event loop is sampled right after it).
+ */
+export function rssPeak(): { stop(): number } {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, process.memoryUsage.rss());
+      return peak / 2 ** 20;
+    },
+  };
+}
+
+export const fmtMb = (mb: number) => `${Math.round(mb)} MB`;

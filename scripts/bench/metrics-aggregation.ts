@@ -31,7 +31,7 @@ async function seedMetrics(db: SqlDb, n: number): Promise<void> {
             200 + h.b % 5000 + cc * 25,
             case when h.c % 100 < 8 then null else 2000 + cc * 4000 + h.a % 100000 end,
             cc,
-            export_count_range(cc),
+            cronwarden.export_count_range(cc),
             case when h.c % 100 < 8 then 'timeout' end,
             case when h.c % 100 < 8 then 'Export timed out after 300000 ms' end,
             date_trunc('milliseconds', $2::timestamptz + make_interval(secs => i * $3::double precision / 1000))
@@ -42,7 +42,7 @@ async function seedMetrics(db: SqlDb, n: number): Promise<void> {
             lateral (select (h.b / 7 % 1200)::integer as cc) x`,
     [n, FROM, stepMs],
   );
-  await settle(db, ['export_metrics']);
+  await settle(db, ['cronwarden.export_metrics']);
 }
 
 /** The figures all three methods must agree on. */
@@ -211,7 +211,7 @@ async function naive(db: SqlDb): Promise<{ figures: Figures; pages: number }> {
     const page = await db.query<MetricRow>(
       `select export_id, user_id, format, status, duration_ms, file_size_bytes, count_range, created_at
          from cronwarden.export_metrics
-        where created_at >= $1 and created_at < $2 and created_at >= $3 and (created_at, export_id) > ($3, $4::uuid)
+        where created_at >= $1 and created_at < $2 and created_at >= $3 and (created_at, export_id) > ($3, $4::text)
         order by created_at, export_id
         limit ${NAIVE_PAGE}`,
       [FROM, TO, lastAt, lastId],

@@ -1,4 +1,4 @@
-import type { AggregatedMetrics } from '../monitoring/export-metrics';
+import type { AggregatedMetrics, WindowMetrics } from '../monitoring/export-metrics';
 import type { HourlyPoint } from '../monitoring/export-admin';
 
 export interface ExportHourSlot {
@@ -24,10 +24,15 @@ const HOUR = 3_600_000;
 
 /**
  * Chart rows for the last `hours`: one slot per UTC hour (empty hours included, so gaps show),
- * volume and success rate from the live aggregate's volume_by_hour, p95 duration per format from
+ * volume and success rate from the window's volume_by_hour, p95 duration per format from
  * the hourly rollup (export_metrics_hourly), and the format mix from the aggregate.
  */
-export function exportCharts(aggregate: AggregatedMetrics, hourly: HourlyPoint[], from: Date, to: Date): ExportCharts {
+export function exportCharts(
+  aggregate: Pick<AggregatedMetrics | WindowMetrics, 'volume_by_hour' | 'format_distribution'>,
+  hourly: HourlyPoint[],
+  from: Date,
+  to: Date,
+): ExportCharts {
   const first = Math.floor(from.getTime() / HOUR) * HOUR;
   const last = Math.floor((to.getTime() - 1) / HOUR) * HOUR;
   const slots: ExportHourSlot[] = [];

@@ -75,8 +75,16 @@ export interface LogCleanupResult extends JobResult {
   /** The first archive objects written (at most 50). */
   archive_keys: string[];
   batches: number;
+  /** Partitions wholly past the cutoff dropped whole (a range-partitioned table; see retireOldPartitions). */
+  partitions_dropped: number;
+  /** Of deleted_count, the rows that went with them. */
+  partition_rows_deleted: number;
+  /** Partitions past the cutoff kept attached because they hold a kept row. */
+  partitions_kept: number;
   partial: boolean;
   would_delete_count?: number;
+  /** Partitions a run would detach or drop (a dry run; whether one holds a kept row is checked then). */
+  would_drop_partitions?: number;
   estimated_bytes?: number;
 }
 
@@ -176,6 +184,9 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
 
   if (options.dryRun) {
     const stats = await getCleanupStats(deps, { retentionDays, userId: userId ?? undefined, at: startedAt });
+    const partitions = userId
+      ? []
+      : await db.rpc('export_partitions_due', { p_retention_days: retentionDays, p_now: startedAt, p_limit: 1000 });
     const result: LogCleanupResult = {
       errors,
       rows_affected: 0,
@@ -185,8 +196,12 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
       archive_objects: 0,
       archive_keys: [],
       batches: 0,
+      partitions_dropped: 0,
+      partition_rows_deleted: 0,
+      partitions_kept: 0,
       partial: false,
       would_delete_count: stats.eligible_for_cleanup,
+      would_drop_partitions: partitions.length,
       would_archive_objects: archive ? Math.ceil(stats.eligible_for_cleanup / batchSize) : 0,
       estimated_bytes: stats.estimated_bytes,
       kept_with_live_file: stats.kept_with_live_file,
@@ -207,7 +222,23 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
   // Where the previous delete call stopped (see export_delete_old_logs); omitted on the first.
   let after: Date | string | undefined;
   const keys: string[] = [];
+
+  // A range-partitioned table first loses its partitions wholly past the cutoff; what is left
+  // past it (the partition the cutoff falls in, kept partitions, a default partition) goes row
+  // by row below. A user's run works on rows only.
+  let parts: PartitionRetentionResult | null = null;
+  if (!userId) {
+    parts = await retireOldPartitions(deps, { retentionDays, archive, batchSize, startedAt, budget: options.budget });
+    deleted += parts.partition_rows_deleted;
+    archived += parts.partition_rows_archived;
+    keys.push(...parts.archive_keys);
+    errors.push(...parts.errors);
+    partial = parts.partial;
+    failed = parts.failed;
+  }
+
   for (;;) {
+    if (partial || failed) break;
     if (options.budget && !options.budget.hasTimeFor(slowest * 2)) {
       partial = true;
       break;
@@ -308,9 +339,10 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
       type: 'export_log_cleanup_complete',
       deleted_count: deleted,
       archived_count: archived,
-      archive_objects: archive ? batches : 0,
+      archive_objects: archive ? batches + (parts?.archive_objects ?? 0) : 0,
       retention_days: retentionDays,
       batches,
+      partitions_dropped: parts?.partitions_dropped ?? 0,
       partial,
       failed,
       duration_ms,
@@ -323,12 +355,205 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
     ...base,
     deleted_count: deleted,
     archived_count: archived,
-    archive_objects: archive ? batches : 0,
-    archive_keys: keys,
+    archive_objects: archive ? batches + (parts?.archive_objects ?? 0) : 0,
+    archive_keys: keys.slice(0, 50),
     batches,
+    partitions_dropped: parts?.partitions_dropped ?? 0,
+    partition_rows_deleted: parts?.partition_rows_deleted ?? 0,
+    partitions_kept: parts?.partitions_kept.length ?? 0,
     partial,
     failed,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention by partition
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Log retention by partition (SQL: export_partitions_due, export_partition_detach,
+ * export_partition_archive_batch / _begin / _archived, export_partition_drop). When the bound
+ * exports table is range-partitioned on its created-at column, each partition wholly older than
+ * the cutoff is detached (unless it holds a kept row: a completed export whose file is not yet
+ * confirmed gone), archived when archival is on, and dropped: milliseconds instead of a DELETE
+ * of its rows. Every step is recorded in the database as it is taken, so a run that stops between
+ * two steps leaves nothing lost or half done: the next run finishes the partitions detached
+ * before anything else. The rows of the partition the cutoff falls in (and of kept partitions)
+ * are left to the row-by-row path that runs after this.
+ */
+
+/** Partitions listed per call (export_partitions_due): within PostgREST's max-rows. */
+const PARTITION_PAGE = 200;
+
+export interface PartitionRetentionResult {
+  /** Partitions detached and dropped (by this run, or detached by an earlier one). */
+  partitions_dropped: number;
+  /** Rows that left with them. */
+  partition_rows_deleted: number;
+  partition_rows_archived: number;
+  archive_objects: number;
+  archive_keys: string[];
+  /** Partitions past the cutoff that hold a kept row: their eligible rows go row by row. */
+  partitions_kept: string[];
+  /** Partitions whose lock was not granted in time: the next run takes them. */
+  partitions_busy: string[];
+  partial: boolean;
+  failed: boolean;
+  errors: JobError[];
+}
+
+interface DueRow {
+  partition_name: string;
+  step: 'detached' | 'due';
+  range_from: Date | string;
+  range_to: Date | string;
+  row_count: number | null;
+  archive: boolean | null;
+}
+
+interface PartitionBatch {
+  object_key: string | null;
+  row_count: number;
+  ndjson: string;
+  first_created_at: Date | string | null;
+  last_created_at: Date | string | null;
+  cursor_at: Date | string | null;
+  cursor_key: string | null;
+}
+
+/**
+ * Retires every partition wholly older than `retentionDays` before `startedAt` (see above).
+ * Stops starting new steps when `budget` runs short (partial) and at the first archive failure
+ * (failed, nothing of that partition dropped). Returns what it did; never throws for an archive
+ * failure, rethrows database errors.
+ */
+export async function retireOldPartitions(
+  deps: LogCleanupDeps,
+  options: { retentionDays: number; archive: boolean; batchSize: number; startedAt: Date; budget?: Pick<Budget, 'hasTimeFor'> },
+): Promise<PartitionRetentionResult> {
+  const { db, log } = deps;
+  const { retentionDays, archive, batchSize, startedAt, budget } = options;
+  const out: PartitionRetentionResult = {
+    partitions_dropped: 0,
+    partition_rows_deleted: 0,
+    partition_rows_archived: 0,
+    archive_objects: 0,
+    archive_keys: [],
+    partitions_kept: [],
+    partitions_busy: [],
+    partial: false,
+    failed: false,
+    errors: [],
+  };
+  let slowest = 0;
+  const timeLeft = () => !budget || budget.hasTimeFor(slowest * 2);
+  const step = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await fn();
+    } finally {
+      slowest = Math.max(slowest, performance.now() - t);
+    }
+  };
+  const seen = new Set<string>();
+
+  for (;;) {
+    const due = await db.rpc<DueRow>('export_partitions_due', { p_retention_days: retentionDays, p_now: startedAt, p_limit: PARTITION_PAGE });
+    const todo = due.filter((p) => !seen.has(p.partition_name));
+    if (todo.length === 0) return out;
+    for (const p of todo) {
+      seen.add(p.partition_name);
+      if (!timeLeft()) {
+        out.partial = true;
+        return out;
+      }
+      let archiveIt = Boolean(p.archive);
+      if (p.step === 'due') {
+        const [d] = await step(() =>
+          db.rpc<{ outcome: string; row_count: number }>('export_partition_detach', {
+            p_partition: p.partition_name,
+            p_retention_days: retentionDays,
+            p_now: startedAt,
+            p_archive: archive,
+          }),
+        );
+        if (d.outcome === 'kept') {
+          out.partitions_kept.push(p.partition_name);
+          continue;
+        }
+        if (d.outcome === 'busy') {
+          out.partitions_busy.push(p.partition_name);
+          log.warn({ type: 'export_log_partition_busy', partition: p.partition_name }, 'partition lock not granted; the next run takes it');
+          continue;
+        }
+        if (d.outcome !== 'detached') continue;
+        archiveIt = archive && Number(d.row_count) > 0;
+        log.info(
+          { type: 'export_log_partition_detached', partition: p.partition_name, rows: Number(d.row_count), range_from: toDate(p.range_from).toISOString(), range_to: toDate(p.range_to).toISOString() },
+          'export log partition detached',
+        );
+      }
+
+      if (archiveIt) {
+        for (;;) {
+          if (!timeLeft()) {
+            out.partial = true;
+            return out;
+          }
+          const [b] = await step(() => db.rpc<PartitionBatch>('export_partition_archive_batch', { p_partition: p.partition_name, p_batch_size: batchSize }));
+          const n = Number(b?.row_count ?? 0);
+          if (!b || n === 0) break;
+          const key = b.object_key ?? archiveKeyFor(deps.config.exports.archivePrefix, toDate(b.first_created_at!), b.ndjson);
+          if (!b.object_key) await db.rpc('export_partition_archive_begin', { p_partition: p.partition_name, p_object_key: key, p_rows: n });
+          let written;
+          try {
+            written = await step(() =>
+              archiveExportLogs(deps, {
+                ndjson: b.ndjson,
+                rowCount: n,
+                firstCreatedAt: toDate(b.first_created_at!),
+                lastCreatedAt: toDate(b.last_created_at!),
+                retentionDays,
+                archivedAt: startedAt,
+                key,
+              }),
+            );
+          } catch (err) {
+            const message = err instanceof Error ? err.message : String(err);
+            out.errors.push({ subject: 'archive', message });
+            out.failed = true;
+            log.error({ type: 'export_log_archive_failed', partition: p.partition_name, rows: n, error: message }, 'archiving a detached partition failed; nothing dropped');
+            return out;
+          }
+          await db.rpc('export_partition_archived', {
+            p_partition: p.partition_name,
+            p_object_key: key,
+            p_rows: n,
+            p_cursor_at: b.cursor_at,
+            p_cursor_key: b.cursor_key,
+            p_now: startedAt,
+          });
+          out.partition_rows_archived += n;
+          out.archive_objects++;
+          if (out.archive_keys.length < 50) out.archive_keys.push(written.key);
+          log.info(
+            { type: 'export_logs_archived', partition: p.partition_name, object: written.key, rows: n, sha256: written.sha256, bytes: written.bytes },
+            'export logs archived',
+          );
+        }
+      }
+
+      const [dr] = await step(() => db.rpc<{ outcome: string; row_count: number }>('export_partition_drop', { p_partition: p.partition_name }));
+      if (dr.outcome === 'dropped') {
+        out.partitions_dropped++;
+        out.partition_rows_deleted += Number(dr.row_count);
+        log.info({ type: 'export_log_partition_dropped', partition: p.partition_name, rows: Number(dr.row_count) }, 'export log partition dropped');
+      } else if (dr.outcome === 'not_archived') {
+        // Archived up to its cursor and still holding rows after it: never dropped so.
+        out.errors.push({ subject: p.partition_name, message: `detached partition still holds ${Number(dr.row_count)} rows not archived; not dropped` });
+      }
+    }
+  }
 }
 
 /** One user's export logs past the retention period (same rules, same archive). */

@@ -13,7 +13,8 @@ const input = z.strictObject({
 
 /**
  * Hourly: rolls export_metrics into export_metrics_hourly for completed hours (an idempotent
- * upsert), logs the last hour's aggregate, then checks the failure rate of the last 60 minutes.
+ * upsert, with up to 72 more hours before them until the rollups reach 720 hours back), logs the
+ * last hour's aggregate, then checks the failure rate of the last 60 minutes.
  */
 export const exportMetricsAggregateJob = defineJob({
   name: 'export-metrics-aggregate',
@@ -29,6 +30,9 @@ export const exportMetricsAggregateJob = defineJob({
       rows_removed: number;
       window_start: Date | string;
       window_end: Date | string;
+      backfill_start: Date | string | null;
+      covered_from: Date | string;
+      covered_until: Date | string;
     }>('export_rollup_hourly', { p_lookback_hours: lookbackHours, p_now: startedAt, p_dry_run: dryRun });
 
     const service = createExportMetricsService({ db, log, config, now: () => startedAt });
@@ -48,6 +52,10 @@ export const exportMetricsAggregateJob = defineJob({
       window_start: new Date(roll.window_start).toISOString(),
       window_end: windowEnd.toISOString(),
       hours_covered: Number(roll.hours_covered),
+      // Hours before the window rolled up as well this run (toward 720 hours back), and the
+      // stretch of hours the rollups now hold: dashboards read the rollups there.
+      backfill_start: roll.backfill_start === null ? null : new Date(roll.backfill_start).toISOString(),
+      rollups_cover: { from: new Date(roll.covered_from).toISOString(), until: new Date(roll.covered_until).toISOString() },
       [dryRun ? 'would_upsert_rows' : 'rows_upserted']: upserted,
       [dryRun ? 'would_remove_rows' : 'rows_removed']: removed,
       last_hour: {
