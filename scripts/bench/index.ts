@@ -20,6 +20,7 @@ import { draftCleanup } from './draft-cleanup';
 import { draftHealth } from './draft-health';
 import { fileCleanup } from './file-cleanup';
 import { logRetention } from './log-retention';
+import { logRetentionRenamed } from './log-retention-renamed';
 import { metricsAggregation } from './metrics-aggregation';
 import { metricsReport } from './metrics-report';
 import { partitionRetention } from './partition-retention';
@@ -41,6 +42,7 @@ import {
 
 const CASES: BenchCase[] = [
   logRetention,
+  logRetentionRenamed,
   partitionRetention,
   metricsAggregation,
   metricsReport,
