@@ -50,7 +50,8 @@ describeEngines('Supabase Db adapter over PostgREST /rpc', (engine) => {
       { status: 'skipped', dry_run: false },
       { status: 'succeeded', dry_run: true },
     ]);
-    expect(server.calls.map((c) => c.fn)).toEqual(['cron_begin_run', 'cron_begin_run', 'cron_finish_run']);
+    // Each run keeps its own log lines once its end is recorded: the refused (skipped) one first.
+    expect(server.calls.map((c) => c.fn)).toEqual(['cron_begin_run', 'cron_begin_run', 'cron_record_run_logs', 'cron_finish_run', 'cron_record_run_logs']);
     expect(server.calls[0].body).toMatchObject({ p_job: 'supabase-probe', p_dry_run: true, p_input: {} });
   });
 

@@ -81,25 +81,10 @@ export interface AggregatedMetrics {
  * exact percentile_cont, in practice well within 1%). Distinct and most active users need the
  * raw rows: `aggregateMetrics`.
  */
-export interface WindowMetrics {
-  period_start: string;
-  period_end: string;
-  total_exports: number;
-  successful_exports: number;
-  failed_exports: number;
-  success_rate: number | null;
-  avg_duration_ms: number | null;
+export interface WindowMetrics
+  extends Omit<AggregatedMetrics, 'period' | 'unique_users' | 'user_activity'> {
   /** Estimated from the duration histograms. */
   p95_duration_ms: number | null;
-  avg_duration_by_format: Record<string, number>;
-  p95_duration_by_format: Record<string, number>;
-  avg_duration_by_count_range: Partial<Record<CountRange, number>>;
-  p95_duration_by_count_range: Partial<Record<CountRange, number>>;
-  avg_file_size_by_format: Record<string, number>;
-  max_file_size_by_format: Record<string, number>;
-  format_distribution: Record<string, number>;
-  volume_by_hour: (VolumeBucket & { hour: string })[];
-  volume_by_day: (VolumeBucket & { day: string })[];
   /** Where the figures came from: rollup hours [rollup_from, rollup_to) (null: none) and raw rows read. */
   source: { rollup_from: string | null; rollup_to: string | null; raw_rows: number; percentiles: 'histogram' };
 }
