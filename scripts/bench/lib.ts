@@ -37,6 +37,7 @@ const BENCH_TABLES = [
   'cronwarden.export_partitions_detached',
   'cronwarden.export_log_archive_pending',
   'cronwarden.export_file_claims',
+  'cronwarden.cron_job_run_logs',
   'cronwarden.cron_job_runs',
   'cronwarden.cron_job_leases',
 ];
