@@ -572,7 +572,7 @@ interface KillCase {
 const killCases: KillCase[] = [
   { title: 'export-log-cleanup, archival on, during the 3rd delete (after its archive was written)', job: exportLogCleanupJob, archive: true, fn: 'export_delete_logs_by_id', nth: 3, lockTable: 'export_logs', lateRow: true },
   { title: 'export-log-cleanup, archival off, during the 3rd batch delete', job: exportLogCleanupJob, archive: false, fn: 'export_delete_old_logs', nth: 3, lockTable: 'export_logs' },
-  { title: 'export-log-cleanup, archival on, while recording the end of the run', job: exportLogCleanupJob, archive: true, fn: 'cron_finish_run', nth: 1, lockTable: 'cron_job_runs' },
+  { title: 'export-log-cleanup, archival on, while recording the end of the run', job: exportLogCleanupJob, archive: true, fn: 'cron_finish_run', nth: 1, lockTable: 'cronwarden.cron_job_runs' },
   { title: 'draft-cleanup, during the 3rd batch', job: draftCleanupJob as unknown as JobDefinition<{ batchSize?: number }>, fn: 'draft_cleanup_batch', nth: 3, lockTable: 'courses' },
 ];
 
@@ -772,7 +772,7 @@ describe.skipIf(!hasPostgres())('the process killed between batches [postgres]',
     expect(archivedNotDeleted.length).toBeLessThanOrEqual(500);
     expect(deletedByKill.length % 500).toBe(0);
     // A batch caught between being recorded and being deleted: none of its rows is gone.
-    const pendingAfterKill = await db.query<{ object_key: string; export_ids: string[] }>(`select object_key, export_ids::text[] as export_ids from cronwarden.export_log_archive_pending`);
+    const pendingAfterKill = await db.query<{ object_key: string; export_ids: string[] }>(`select object_key, export_keys::text[] as export_ids from cronwarden.export_log_archive_pending`);
     expect(pendingAfterKill.length).toBeLessThanOrEqual(1);
     for (const p of pendingAfterKill) expect(p.export_ids.filter((x) => !leftAfterKill.has(x))).toEqual([]);
 
