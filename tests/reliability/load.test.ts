@@ -2,10 +2,12 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jobs } from '../../src/lib/cron/registry';
 import { startApp, type RunningApp } from '../support/app-server';
+import { heapUsedAfterGc, inspectorUrl } from '../support/inspector';
 
 let app: RunningApp;
 beforeAll(async () => {
-  app = await startApp();
+  // The inspector on loopback lets the test collect garbage in the server and read what it retains.
+  app = await startApp({ NODE_OPTIONS: '--max-http-header-size=65536 --inspect=127.0.0.1:0' });
 });
 afterAll(async () => {
   await app?.stop();
@@ -51,14 +53,24 @@ async function blast(total: number, concurrency: number) {
 // Latency is printed, not asserted: speed is shown by measurements, not timed tests. Measured on
 // 2 shared cores: p50 28-45 ms, p99 136-270 ms, 1,000-1,500 requests/s — and the same for a 405
 // that runs none of our code, so the bound is Next's request pipeline, not the guard.
-it('2,000 wrong-secret requests at 50 concurrent: all 401, memory steady', async () => {
-  // Warm up until the heap has reached its working size (JIT, route compilation, V8 growing its
-  // young generation): growth measured after that is what requests keep, not what the GC allows.
+it('4,000 wrong-secret requests at 50 concurrent: all 401, nothing retained', async () => {
+  // Warm up first (JIT, route compilation, Next's caches filling to their size); then what the
+  // heap holds after a full collection is what requests keep. RSS is printed, not asserted: V8
+  // collects lazily, so RSS moves by tens of MB with the machine's load (measured: +58 MB in one
+  // round of 2,000 with no retained growth at all).
+  const inspector = inspectorUrl(app.output());
   await blast(2000, 50);
-  const before = serverRssKb(app.pid);
-  const { statuses, p50, p99 } = await blast(2000, 50);
-  const after = serverRssKb(app.pid);
-  console.log(`load: statuses=${JSON.stringify([...statuses])} p50=${p50.toFixed(1)}ms p99=${p99.toFixed(1)}ms rss ${before}→${after} kB`);
-  expect([...statuses]).toEqual([[401, 2000]]);
-  expect(after - before).toBeLessThan(64 * 1024);
+  const heapBefore = await heapUsedAfterGc(inspector);
+  const rssBefore = serverRssKb(app.pid);
+  const { statuses, p50, p99 } = await blast(4000, 50);
+  const heapAfter = await heapUsedAfterGc(inspector);
+  const rssAfter = serverRssKb(app.pid);
+  const mb = (b: number) => (b / 1048576).toFixed(1);
+  console.log(
+    `load: statuses=${JSON.stringify([...statuses])} p50=${p50.toFixed(1)}ms p99=${p99.toFixed(1)}ms heap after GC ${mb(heapBefore)}→${mb(heapAfter)} MB, rss ${rssBefore}→${rssAfter} kB`,
+  );
+  expect([...statuses]).toEqual([[401, 4000]]);
+  // Under 1 KB per request: a guard that kept anything per caller (a map entry, a log buffer, an
+  // unclosed body) would hold far more.
+  expect(heapAfter - heapBefore).toBeLessThan(4 * 1024 * 1024);
 });

@@ -18,7 +18,7 @@ export class EmailChannel implements AlertChannel {
     private readonly settings: EmailSettings,
     options: ChannelOptions = {},
   ) {
-    this.limit = sendLimit(options);
+    this.limit = sendLimit(options, this.name);
     this.timeoutMs = this.limit.timeoutMs;
   }
 

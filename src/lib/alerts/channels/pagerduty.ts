@@ -71,7 +71,7 @@ export class PagerDutyChannel implements AlertChannel {
     private readonly eventsUrl: string,
     options: ChannelOptions = {},
   ) {
-    this.limit = sendLimit(options);
+    this.limit = sendLimit(options, this.name);
   }
 
   async send(n: AlertNotification): Promise<void> {

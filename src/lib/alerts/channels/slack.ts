@@ -45,7 +45,7 @@ export class SlackChannel implements AlertChannel {
     private readonly webhookUrl: string,
     options: ChannelOptions = {},
   ) {
-    this.limit = sendLimit(options);
+    this.limit = sendLimit(options, this.name);
   }
 
   async send(n: AlertNotification): Promise<void> {

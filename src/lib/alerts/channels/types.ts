@@ -26,16 +26,17 @@ export interface ChannelOptions {
   timeoutMs?: number;
   /**
    * Makes the signal that ends one send after `timeoutMs` (default: AbortSignal.timeout). Tests
-   * pass signals they abort on cue, so what they assert does not depend on the machine's speed.
+   * pass signals they abort on cue (one channel's, by its name), so what they assert does not
+   * depend on the machine's speed.
    */
-  timeoutSignal?: (timeoutMs: number) => AbortSignal;
+  timeoutSignal?: (timeoutMs: number, channel: string) => AbortSignal;
 }
 
 export const DEFAULT_CHANNEL_TIMEOUT_MS = 10_000;
 
 /** The channel's send limit: its timeout and the signal that enforces it. */
-export function sendLimit(options: ChannelOptions): { timeoutMs: number; signal: () => AbortSignal } {
+export function sendLimit(options: ChannelOptions, channel: string): { timeoutMs: number; signal: () => AbortSignal } {
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHANNEL_TIMEOUT_MS;
   const make = options.timeoutSignal ?? ((ms: number) => AbortSignal.timeout(ms));
-  return { timeoutMs, signal: () => make(timeoutMs) };
+  return { timeoutMs, signal: () => make(timeoutMs, channel) };
 }

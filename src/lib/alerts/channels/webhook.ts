@@ -10,7 +10,7 @@ export class WebhookChannel implements AlertChannel {
     private readonly url: string,
     options: ChannelOptions = {},
   ) {
-    this.limit = sendLimit(options);
+    this.limit = sendLimit(options, this.name);
   }
 
   async send(n: AlertNotification): Promise<void> {
