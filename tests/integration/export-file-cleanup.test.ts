@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runJob } from '../../src/lib/cron/runner';
 import type { SqlDb } from '../../src/lib/db/types';
 import {
@@ -10,7 +10,8 @@ import {
 } from '../../src/lib/jobs/export-file-cleanup';
 import type { LocalStorage } from '../../src/lib/storage/local';
 import type { RemoveResult, Storage } from '../../src/lib/storage/types';
-import { describeEngines } from '../support/db';
+import { PostgresDb } from '../../src/lib/db/postgres';
+import { describeEngines, freshPostgresUrl, hasPostgres } from '../support/db';
 import { tempStorage, testDeps } from '../support/deps';
 
 const NOW = new Date('2026-11-22T02:00:00Z');
@@ -304,3 +305,64 @@ describeEngines('export file cleanup', (engine) => {
     expect(await deleteExportFile(broken, 'exports/b.json')).toEqual({ removed: false, error: 'HTTP 500: internal error' });
   });
 });
+
+describe.skipIf(!hasPostgres())('export file claims under a race (three connections, real PostgreSQL)', () => {
+  const claim = (db: SqlDb, batch: number) =>
+    db.query<{ export_id: string }>(`select export_id from cronwarden.export_claim_expired_files($1, $2, null, $3)`, [batch, FILE_CLAIM_TTL_SECONDS, NOW]);
+
+  it('a run whose snapshot predates another run\'s committed claim does not take that row again', async () => {
+    const url = await freshPostgresUrl();
+    const [a, b, c] = [PostgresDb.connect(url, 1), PostgresDb.connect(url, 1), PostgresDb.connect(url, 1)];
+    try {
+      const fx = fixture();
+      await load(a, tempStorage(), fx);
+      // The two oldest due rows, in the claim's order (expiry, then id).
+      const [first, second] = due(fx).sort((x, y) => x.expiresAt!.getTime() - y.expiresAt!.getTime() || x.id.localeCompare(y.id));
+
+      // C: an uncommitted (timed-out) claim on the first row, so that B, once it has read its
+      // snapshot and locked that row, waits on C's insert.
+      const cHolds = deferred();
+      const cEnd = deferred();
+      const cTx = c
+        .transaction(async (tx) => {
+          await tx.query(`insert into cronwarden.export_file_claims (export_key, claimed_at, attempts) values ($1, $2, 1)`, [
+            first.id,
+            new Date(NOW.getTime() - 24 * H),
+          ]);
+          cHolds.resolve();
+          await cEnd.promise;
+          throw new Error('rolled back on purpose');
+        })
+        .catch(() => undefined);
+      await cHolds.promise;
+
+      const bClaim = claim(b, 2);
+      for (let i = 0; ; i++) {
+        const [w] = await a.query<{ n: number }>(
+          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+        if (w.n > 0) break;
+        if (i > 400) throw new Error('the second claimer never waited on the first row');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      // A: B holds the first row, so A takes the second and commits its claim.
+      expect((await claim(a, 1)).map((r) => r.export_id)).toEqual([second.id]);
+      cEnd.resolve();
+      await cTx;
+      // B read its snapshot before A's claim existed; it must still not take the second row.
+      expect((await bClaim).map((r) => r.export_id)).toEqual([first.id]);
+      const claims = await a.query<{ export_key: string; attempts: number }>(
+        `select export_key, attempts from cronwarden.export_file_claims order by export_key`,
+      );
+      expect(claims).toEqual([first, second].map((f) => ({ export_key: f.id, attempts: 1 })).sort((x, y) => x.export_key.localeCompare(y.export_key)));
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
+    }
+  });
+});
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
