@@ -25,4 +25,32 @@ export default defineConfig({
     // imports: { enabled: false },
     // userDeletion: { users: { table: 'public.profiles' } },
   },
+
+  // Your own rules, each a job like the built-in ones (route, schedule, dry run, history, alerts).
+  // These two are the demo app's examples: change them to your tables, or remove them (and run
+  // `npm run schedules -- --write` so vercel.json follows). README: "Your own retention rules".
+  policies: [
+    {
+      // Sessions that expired more than a day ago.
+      name: 'expired-sessions',
+      table: 'public.user_sessions',
+      keyColumn: 'id',
+      timeColumn: 'expires_at',
+      age: '1 day',
+      // where: [{ column: 'revoked', op: 'is false' }],  action: { update: { column: 'state', value: 'expired' } },
+      // archive: true,  storagePathColumn: 'avatar_path',  batchSize: 5000,
+      schedule: '40 3 * * *',
+    },
+  ],
+  orphanSweeps: [
+    {
+      // Uploaded files that no row references any more, once a day old (an upload whose row is
+      // not written yet is never taken). Every bound table's path column counts as a reference.
+      name: 'uploads',
+      prefix: 'uploads/',
+      grace: '1 day',
+      // references: [{ table: 'public.attachments', column: 'object_key' }],
+      schedule: '50 3 * * *',
+    },
+  ],
 });

@@ -60,16 +60,21 @@ if (json) {
     for (const n of f.notes) console.log(`  i ${n}`);
   }
   for (const p of report.policies) {
-    console.log(`\nRetention policy ${p.name} (${p.job}): ${p.bound ? color(32, 'bound') : color(31, 'NOT BOUND')}${p.index ? ` — ${p.index.table}` : ''}`);
+    const kind = p.kind === 'policy' ? 'Retention policy' : 'Orphan sweep';
+    console.log(`\n${kind} ${p.name} (${p.job}): ${p.bound ? color(32, 'bound') : color(31, 'NOT BOUND')}${p.index ? ` — ${p.index.table}` : ''}`);
     for (const line of p.problems) console.log(`  ✗ ${line}`);
     if (p.dryRun?.error) console.log(`  ✗ dry run failed: ${p.dryRun.error}`);
     else if (p.dryRun?.result) {
       const r = p.dryRun.result;
-      const count = r.would_delete_count ?? r.would_update_count ?? 0;
-      console.log(`  • would now ${r.action} ${count} rows (${r.would_affect_bytes ?? 0} bytes), older than ${r.cutoff_time}`);
+      if (p.kind === 'orphanSweep') {
+        console.log(`  • would now remove ${r.would_remove_count} of ${r.objects_listed} objects under ${r.prefix} (${r.would_free_bytes} bytes), last modified before ${r.older_than}`);
+      } else {
+        const count = r.would_delete_count ?? r.would_update_count ?? 0;
+        console.log(`  • would now ${r.action} ${count} rows (${r.would_affect_bytes ?? 0} bytes), older than ${r.cutoff_time}`);
+      }
     }
     if (p.index && !p.index.present) console.log(`  ! no index on ${p.index.table} (${p.index.column}) for its selection:\n      ${p.index.statement}`);
   }
-  console.log(report.ok ? `\n${color(32, 'Every enabled feature and retention policy can run.')}` : `\n${color(31, 'An enabled feature or a retention policy cannot run: fix it in cronwarden.config.ts (or switch the feature off, enabled: false).')}`);
+  console.log(report.ok ? `\n${color(32, 'Every enabled feature, retention policy and orphan sweep can run.')}` : `\n${color(31, 'An enabled feature, a retention policy or an orphan sweep cannot run: fix it in cronwarden.config.ts (or switch the feature off, enabled: false).')}`);
 }
 process.exit(report.ok ? 0 : 1);

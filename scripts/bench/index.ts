@@ -24,6 +24,7 @@ import { logRetentionRenamed } from './log-retention-renamed';
 import { metricsAggregation } from './metrics-aggregation';
 import { metricsReport } from './metrics-report';
 import { partitionRetention } from './partition-retention';
+import { policyRetention } from './policy-retention';
 import {
   atMost,
   fmtInt,
@@ -43,6 +44,7 @@ import {
 const CASES: BenchCase[] = [
   logRetention,
   logRetentionRenamed,
+  policyRetention,
   partitionRetention,
   metricsAggregation,
   metricsReport,
@@ -52,7 +54,7 @@ const CASES: BenchCase[] = [
 ];
 
 /** Cases whose process memory must not grow with the row count (on PostgreSQL: the data is on the server). */
-const RSS_BOUND_CASES = new Set(['log-retention', 'partition-retention', 'draft-cleanup']);
+const RSS_BOUND_CASES = new Set(['log-retention', 'policy-retention', 'partition-retention', 'draft-cleanup']);
 const RSS_LIMIT_MB = 300;
 /** --naive auto runs the naive baselines up to this many rows (one round trip per 100 rows beyond is minutes). */
 const NAIVE_AUTO_MAX_ROWS = 2_000_000;

@@ -4,7 +4,7 @@ import { bindingTables } from './bindings/compile';
 import { FEATURE_TITLES, FEATURES, type Bindings, type CronwardenConfig, type FeatureName } from './bindings/spec';
 import { quoteIdent, quoteTable } from './bindings/sql-text';
 import { createBudget } from './cron/budget';
-import { jobs, policyJobs } from './cron/registry';
+import { jobs, ruleJobs } from './cron/registry';
 import { bindRules } from './policies/apply';
 import type { JobDeps } from './cron/types';
 
@@ -31,10 +31,11 @@ export interface FeatureReport {
   notes: string[];
 }
 
-/** One retention policy of cronwarden.config.ts: whether it can run, what it would do now, its index. */
+/** One retention policy or orphan sweep of cronwarden.config.ts: whether it can run, what it would do now, its index. */
 export interface PolicyReport {
+  kind: 'policy' | 'orphanSweep';
   name: string;
-  /** `policies/<name>`. */
+  /** `policies/<name>` or `orphan-sweeps/<name>`. */
   job: string;
   bound: boolean;
   /** One line each, naming the policy and the setting to change. */
@@ -182,14 +183,13 @@ export async function runDoctor(
 /** Each policy checked and applied as the app would, its dry run, and whether its index exists. */
 async function doctorPolicies(deps: JobDeps, cronwarden: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>): Promise<PolicyReport[]> {
   const { rules, compiled } = await bindRules(deps.db, cronwarden, deps.config.exports.archivePrefix);
-  const compiledPolicies = compiled.filter((c) => c.kind === 'policy');
-  const indexes = await readIndexes(deps.db, [...new Set(compiledPolicies.flatMap((c) => (c.indexAdvice ? [c.indexAdvice.table] : [])))]);
-  const jobsByName = new Map(policyJobs({ ...cronwarden, bindings: deps.bindings }).map((j) => [j.name, j]));
+  const indexes = await readIndexes(deps.db, [...new Set(compiled.flatMap((c) => (c.indexAdvice ? [c.indexAdvice.table] : [])))]);
+  const jobsByName = new Map(ruleJobs({ ...cronwarden, bindings: deps.bindings }).map((j) => [j.name, j]));
   const out: PolicyReport[] = [];
-  for (const c of compiledPolicies) {
+  for (const c of compiled) {
     const state = rules[c.job];
     if (!state || out.some((p) => p.job === c.job)) continue;
-    const report: PolicyReport = { name: c.name, job: c.job, bound: state.bound, problems: state.problems };
+    const report: PolicyReport = { kind: c.kind, name: c.name, job: c.job, bound: state.bound, problems: state.problems };
     if (c.indexAdvice) {
       const { table, column, statement } = c.indexAdvice;
       report.index = { table, column, statement, present: indexes.some((i) => i.table === table && leading(i) === column) };

@@ -318,42 +318,33 @@ describeEngines('retention policies on an existing app', (engine) => {
     expect(finished(await run(db, rules, config.policies[4])).result).toMatchObject({ deleted_count: 1 });
   });
 
-  it('a policy on one of our own tables, with archive or a storage path column, or an orphan sweep (not in this version) is refused; a policy removed from the file loses its view', async () => {
+  it('a policy on one of our own tables is refused; a policy removed from the file loses its view and its storage references', async () => {
     const { db } = await existingApp(engine);
     const config = parseCronwardenConfig({
       ...fixtureConfig,
       policies: [
         { ...oldAuditEvents, name: 'ours', table: 'cronwarden.cron_job_runs' },
-        { ...oldAuditEvents, name: 'archived', archive: true },
         { ...oldAuditEvents, name: 'with-files', table: 'public.user_files', timeColumn: 'created_at', where: [], storagePathColumn: 'path' },
         oldAuditEvents,
       ],
-      orphanSweeps: [{ name: 'uploads', prefix: 'uploads/', grace: '2 hours', schedule: '0 5 * * *' }],
+      orphanSweeps: [{ name: 'uploads', prefix: 'uploads/', grace: '2 hours', references: [{ table: 'public.comments', column: 'body' }], schedule: '0 5 * * *' }],
     });
     const { rules } = await bindRules(db, config, ARCHIVE_PREFIX);
-    expect(rules['orphan-sweeps/uploads']).toEqual({
-      kind: 'orphanSweep',
-      name: 'uploads',
-      job: 'orphan-sweeps/uploads',
-      bound: false,
-      problems: ['orphan sweep uploads: orphan sweeps are not supported by this version of Cronwarden; remove it (set orphanSweeps[0].name in cronwarden.config.ts)'],
-    });
-    expect(await db.query(`select source from cronwarden.bound_storage_references where source like 'orphan-sweep:%' or source like 'policy:%'`)).toEqual([]);
+    expect(rules['orphan-sweeps/uploads']).toEqual({ kind: 'orphanSweep', name: 'uploads', job: 'orphan-sweeps/uploads', bound: true, problems: [] });
+    expect(rules['policies/with-files']).toMatchObject({ bound: true, problems: [] });
+    const references = async () =>
+      (await db.query<{ source: string }>(`select source from cronwarden.bound_storage_references where source like 'orphan-sweep:%' or source like 'policy:%' order by source`)).map((r) => r.source);
+    expect(await references()).toEqual(['orphan-sweep:uploads:public.comments.body', 'policy:with-files']);
     expect(rules['policies/ours'].problems).toEqual([
       "policy ours: cronwarden.cron_job_runs is one of Cronwarden's own tables; policies work on your tables (set policies[0].table in cronwarden.config.ts)",
     ]);
-    expect(rules['policies/archived'].problems).toEqual([
-      'policy archived: archive is not supported by this version of Cronwarden; remove it (set policies[1].archive in cronwarden.config.ts)',
-    ]);
-    expect(rules['policies/with-files'].problems).toEqual([
-      'policy with-files: storagePathColumn is not supported by this version of Cronwarden; remove it (set policies[2].storagePathColumn in cronwarden.config.ts)',
-    ]);
     const views = async () =>
       (await db.query<{ v: string }>(`select table_name as v from information_schema.views where table_schema = 'cronwarden' and table_name like 'policy\\_%' order by 1`)).map((r) => r.v);
-    expect(await views()).toEqual(['policy_old_audit_events']);
+    expect(await views()).toEqual(['policy_old_audit_events', 'policy_with_files']);
     const second = await bind(db, []);
     expect(second.applied).toBe(true);
     expect(await views()).toEqual([]);
+    expect(await references()).toEqual([]);
     expect(await db.query(`select * from cronwarden.bound_rules`)).toEqual([]);
   });
 

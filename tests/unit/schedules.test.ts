@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deployedRoutes } from '../../scripts/lib/schedules-command';
 import { loadConfig } from '../../src/lib/config';
-import { jobs } from '../../src/lib/cron/registry';
+import { getJob, jobs } from '../../src/lib/cron/registry';
 import { cronEntries, describeSchedule, intervalMs, jobNameOfPath, nextRuns } from '../../src/lib/cron/schedule';
 import { projectScheduleProblems } from '../../src/lib/schedules/check';
 import { effectiveCronEntries, firesMoreThanDaily, jobFirings, nextFiring } from '../../src/lib/schedules/firing';
@@ -12,7 +12,8 @@ import { normalizeAppUrl, pgCronAccepts, renderSupabaseCronMigration, VAULT_SECR
 import { DISPATCH_MAX_DURATION_SECONDS, DISPATCH_PATH, dispatchOrder, HOBBY_DISPATCH_SCHEDULE, JOB_SCHEDULES } from '../../src/lib/schedules/table';
 import { checkMaxDurations, checkVercelCrons, firesAtMostDaily, hobbyCrons, proCrons, renderVercelJson } from '../../src/lib/schedules/vercel';
 
-const routeFile = (name: string) => path.join('src', 'app', 'api', 'cron', name, 'route.ts');
+/** A built-in job's route file; a rule's (`policies/<name>`, `orphan-sweeps/<name>`) is its kind's `[name]` route. */
+const routeFile = (name: string) => path.join('src', 'app', 'api', 'cron', name.replace(/^(policies|orphan-sweeps)\/.*$/, '$1/[name]'), 'route.ts');
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const DAY = 86_400_000;
 
@@ -30,7 +31,7 @@ describe('the schedule table, the registry and the route files agree', () => {
     for (const e of entries) {
       const name = jobNameOfPath(e.path);
       expect(name, e.path).toBeDefined();
-      expect(jobs.some((j) => j.name === name), e.path).toBe(true);
+      expect(getJob(name!), e.path).toBeDefined();
       expect(fs.existsSync(routeFile(name!)), routeFile(name!)).toBe(true);
     }
   });
@@ -63,8 +64,8 @@ describe('the schedule table, the registry and the route files agree', () => {
 
   it('no cron route exists without a job, except the dispatcher', () => {
     const dirs = fs.readdirSync(path.join('src', 'app', 'api', 'cron'));
-    // policies/[name] serves the retention policies of cronwarden.config.ts (tests below).
-    for (const d of dirs) expect(jobs.some((j) => j.name === d) || `/api/cron/${d}` === DISPATCH_PATH || d === 'policies', d).toBe(true);
+    // policies/[name] and orphan-sweeps/[name] serve the rules of cronwarden.config.ts (tests below).
+    for (const d of dirs) expect(jobs.some((j) => j.name === d) || `/api/cron/${d}` === DISPATCH_PATH || d === 'policies' || d === 'orphan-sweeps', d).toBe(true);
   });
 
   it("every job's default input validates (the dispatcher runs them with it)", () => {
@@ -82,9 +83,11 @@ describe('this repository deploys on the plan it declares', () => {
     expect(problems).toEqual([]);
   });
 
-  it('the Pro file is byte for byte what vercel.json has always been: 8 crons, no dispatcher', () => {
+  it('the Pro file is what vercel.json has always been, 8 crons, then one per rule of cronwarden.config.ts; no dispatcher', () => {
     const text = renderVercelJson(proCrons());
-    expect(JSON.parse(text).crons).toHaveLength(8);
+    const crons: { path: string }[] = JSON.parse(text).crons;
+    expect(crons.slice(0, 8).map((c) => jobNameOfPath(c.path))).toEqual(JOB_SCHEDULES.map((s) => s.job));
+    expect(crons.slice(8).every((c) => /^\/api\/cron\/(policies|orphan-sweeps)\//.test(c.path))).toBe(true);
     expect(text).not.toContain(DISPATCH_PATH);
     if (declaredScheduler() === 'vercel-pro') expect(fs.readFileSync('vercel.json', 'utf8')).toBe(text);
   });
@@ -182,7 +185,7 @@ describe('Hobby: what runs less often, and when', () => {
 
   it('dispatches alerts-evaluate last', () => {
     expect(dispatchOrder().at(-1)!.job).toBe('alerts-evaluate');
-    expect(dispatchOrder().map((s) => s.job).sort()).toEqual(JOB_SCHEDULES.map((s) => s.job).sort());
+    expect(dispatchOrder(JOB_SCHEDULES).map((s) => s.job).sort()).toEqual(JOB_SCHEDULES.map((s) => s.job).sort());
   });
 });
 

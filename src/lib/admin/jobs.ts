@@ -1,7 +1,7 @@
 import type { Db } from '../db/types';
 import { getCronwardenConfig } from '../bindings/load';
 import type { CronwardenConfig } from '../bindings/spec';
-import { jobs, policyJobs } from '../cron/registry';
+import { jobs, ruleJobs } from '../cron/registry';
 import { describeSchedule } from '../cron/schedule';
 import { jobFirings, lastFirings, nextFiring } from '../schedules/firing';
 import { declaredScheduler, type SchedulerName } from '../schedules/scheduler';
@@ -146,7 +146,7 @@ export async function jobsOverview(
   const firings = jobFirings(scheduler, table);
   const [summary, lastFired] = await Promise.all([db.rpc<SummaryRow>('cron_job_summary', { p_now: now }), lastFirings(db, firings)]);
   const byJob = new Map(summary.map((s) => [s.job, s]));
-  return [...jobs, ...policyJobs(cronwarden)].map((job) => {
+  return [...jobs, ...ruleJobs(cronwarden)].map((job) => {
     const schedule = jobScheduleOf(job.name, table)?.schedule ?? null;
     const firing = firings.find((f) => f.job === job.name);
     const next = firing ? iso(nextFiring(firing, now)) : null;

@@ -9,7 +9,8 @@ import { storageCleanupRetryJob } from '../jobs/storage-cleanup-retry';
 import { getCronwardenConfig } from '../bindings/load';
 import type { CronwardenConfig } from '../bindings/spec';
 import { policyJob } from '../jobs/policy';
-import { POLICY_JOB_PREFIX } from '../policies/compile';
+import { orphanSweepJob } from '../jobs/orphan-sweep';
+import { ORPHAN_SWEEP_JOB_PREFIX, POLICY_JOB_PREFIX } from '../policies/compile';
 import type { JobDefinition } from './types';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job has its own input type
@@ -21,22 +22,23 @@ export type AnyJob = JobDefinition<any>;
  */
 export const jobs: readonly AnyJob[] = [runHistoryPruneJob, alertsEvaluateJob, maintenanceJob, draftCleanupJob, exportFileCleanupJob, exportLogCleanupJob, exportMetricsAggregateJob, storageCleanupRetryJob];
 
-const policyJobsOf = new WeakMap<CronwardenConfig, AnyJob[]>();
+const ruleJobsOf = new WeakMap<CronwardenConfig, AnyJob[]>();
 
 /**
- * The jobs of the retention policies of cronwarden.config.ts (`policies/<name>`, served at
- * /api/cron/policies/<name>), in its order: those whose shape is valid; each runs only while the
- * start-up check bound it.
+ * The jobs of the team's own rules in cronwarden.config.ts, in its order: each retention policy
+ * (`policies/<name>`, served at /api/cron/policies/<name>), then each orphaned-file sweep
+ * (`orphan-sweeps/<name>`, at /api/cron/orphan-sweeps/<name>); those whose shape is valid. Each
+ * runs only while the start-up check bound it.
  */
-export function policyJobs(config: CronwardenConfig = getCronwardenConfig()): AnyJob[] {
-  let list = policyJobsOf.get(config);
-  if (!list) policyJobsOf.set(config, (list = config.policies.map(policyJob)));
+export function ruleJobs(config: CronwardenConfig = getCronwardenConfig()): AnyJob[] {
+  let list = ruleJobsOf.get(config);
+  if (!list) ruleJobsOf.set(config, (list = [...config.policies.map(policyJob), ...config.orphanSweeps.map(orphanSweepJob)]));
   return list;
 }
 
-/** A built-in job, or a policy's (`policies/<name>`); undefined for any other name. */
+/** A built-in job, or a rule's (`policies/<name>`, `orphan-sweeps/<name>`); undefined for any other name. */
 export function getJob(name: string, config?: CronwardenConfig): AnyJob | undefined {
-  if (name.startsWith(POLICY_JOB_PREFIX)) return policyJobs(config).find((j) => j.name === name);
+  if (name.startsWith(POLICY_JOB_PREFIX) || name.startsWith(ORPHAN_SWEEP_JOB_PREFIX)) return ruleJobs(config).find((j) => j.name === name);
   return jobs.find((j) => j.name === name);
 }
 

@@ -8,7 +8,8 @@ import { checkBearer } from './auth';
 import { runJob, type RunOutcome, type RunTrigger } from './runner';
 import type { CronwardenConfig } from '../bindings/spec';
 import type { PolicyJobInput } from '../jobs/policy';
-import { POLICY_JOB_PREFIX, policyJobName } from '../policies/compile';
+import type { OrphanSweepJobInput } from '../jobs/orphan-sweep';
+import { ORPHAN_SWEEP_JOB_PREFIX, orphanSweepJobName, POLICY_JOB_PREFIX, policyJobName } from '../policies/compile';
 import { RuleUnavailableError } from '../policies/apply';
 import { getJob } from './registry';
 import { CRON_PATH_PREFIX } from './schedule';
@@ -111,6 +112,27 @@ export function policyOfRequest(request: Request): JobDefinition<PolicyJobInput>
   return policyJobOfPath(getApp().cronwarden, new URL(request.url).pathname);
 }
 
+/** The job of a request to /api/cron/orphan-sweeps/<name> (see orphanSweepJobOfPath). */
+export function orphanSweepOfRequest(request: Request): JobDefinition<OrphanSweepJobInput> {
+  return orphanSweepJobOfPath(getApp().cronwarden, new URL(request.url).pathname);
+}
+
+/**
+ * The job of /api/cron/orphan-sweeps/<name>: the sweep of `cronwarden` of that name; 404
+ * ORPHAN_SWEEP_NOT_FOUND when there is none, 503 POLICY_NOT_BOUND when its shape was refused.
+ */
+export function orphanSweepJobOfPath(cronwarden: CronwardenConfig, pathname: string): JobDefinition<OrphanSweepJobInput> {
+  const name = pathname.startsWith(ORPHAN_SWEEP_PATH_PREFIX) ? pathname.slice(ORPHAN_SWEEP_PATH_PREFIX.length).replace(/\/+$/, '') : '';
+  const jobName = orphanSweepJobName(name);
+  const job = getJob(jobName, cronwarden) as JobDefinition<OrphanSweepJobInput> | undefined;
+  if (job) return job;
+  const refusal = cronwarden.refusals.find((r) => r.kind === 'orphanSweep' && r.name === name);
+  if (refusal) throw new RuleUnavailableError(jobName, refusal.problems);
+  throw new AppError(404, 'ORPHAN_SWEEP_NOT_FOUND', `No orphan sweep named '${name.slice(0, 40)}' in cronwarden.config.ts.`, {
+    orphan_sweeps: cronwarden.orphanSweeps.map((s) => s.name),
+  });
+}
+
 /**
  * The job of /api/cron/policies/<name>: the policy of `cronwarden` of that name. Throws 404
  * POLICY_NOT_FOUND when there is none, 503 POLICY_NOT_BOUND (with its one-line reasons) when its
@@ -130,3 +152,5 @@ export function policyJobOfPath(cronwarden: CronwardenConfig, pathname: string):
 
 /** Where the policies' routes are: /api/cron/policies/<name>. */
 export const POLICY_PATH_PREFIX = `${CRON_PATH_PREFIX}${POLICY_JOB_PREFIX}`;
+/** Where the orphan sweeps' routes are: /api/cron/orphan-sweeps/<name>. */
+export const ORPHAN_SWEEP_PATH_PREFIX = `${CRON_PATH_PREFIX}${ORPHAN_SWEEP_JOB_PREFIX}`;

@@ -21,8 +21,8 @@ export function cronEntries(config?: { crons?: CronEntry[] }): CronEntry[] {
 export function jobNameOfPath(path: string): string | undefined {
   if (!path.startsWith(CRON_PATH_PREFIX)) return undefined;
   const name = path.slice(CRON_PATH_PREFIX.length).split('?')[0];
-  // A built-in job's name, or a retention policy's `policies/<name>`.
-  return /^(?:policies\/)?[a-z0-9-]+$/.test(name) ? name : undefined;
+  // A built-in job's name, a retention policy's `policies/<name>` or a sweep's `orphan-sweeps/<name>`.
+  return /^(?:policies\/|orphan-sweeps\/)?[a-z0-9-]+$/.test(name) ? name : undefined;
 }
 
 export function scheduleOf(job: string): string | undefined {

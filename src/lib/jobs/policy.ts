@@ -5,6 +5,7 @@ import { defineJob, type JobDefinition } from '../cron/types';
 import { q } from '../http/query';
 import { requireRule } from '../policies/apply';
 import { policyJobName } from '../policies/compile';
+import { runKeyedPolicy } from '../policies/keyed-run';
 
 /** Rows per batch call when the policy names no batchSize. */
 export const POLICY_DEFAULT_BATCH_SIZE = 5000;
@@ -21,6 +22,7 @@ export type PolicyJobInput = z.infer<typeof input>;
 interface StatsRow {
   selected_count: number | string;
   selected_bytes: number | string;
+  with_path_count: number | string;
   kept_by_condition: number | string;
   null_time_count: number | string;
   oldest_at: Date | string | null;
@@ -55,6 +57,12 @@ export function describePolicy(p: PolicySpec): string {
  * nothing and answers `would_delete_count` / `would_update_count`, `would_affect_bytes`
  * (pg_column_size of the rows, before indexes and TOAST overhead), the oldest and newest selected
  * time, `kept_by_condition` (old rows the condition keeps) and `null_time_count`.
+ *
+ * A policy with `archive` or `storagePathColumn` runs keyed batches instead (runKeyedPolicy:
+ * objects removed before their rows, rows archived and verified before they are deleted) and
+ * answers besides `objects_removed`, `objects_kept` ({referenced, archive, invalid}),
+ * `rows_kept_for_failed_objects`, `archived_count` and `archive_objects` (keys, at most 50); its
+ * dry run `would_remove_objects` and `would_archive_objects`.
  */
 export function policyJob(spec: PolicySpec): JobDefinition<PolicyJobInput> {
   const name = policyJobName(spec.name);
@@ -65,7 +73,8 @@ export function policyJob(spec: PolicySpec): JobDefinition<PolicyJobInput> {
     input,
     maxDurationSeconds: POLICY_MAX_DURATION_SECONDS,
     precondition: (deps) => requireRule(deps.rules, name),
-    async run({ db, log, input, dryRun, startedAt, budget }) {
+    async run(ctx) {
+      const { db, log, input, dryRun, startedAt, budget } = ctx;
       const batchSize = input.batchSize ?? spec.batchSize ?? POLICY_DEFAULT_BATCH_SIZE;
       const cutoff = new Date(startedAt.getTime() - spec.age.ms);
       const common = { policy: spec.name, action, table: spec.table, age: spec.age.text, cutoff_time: cutoff.toISOString() };
@@ -83,8 +92,32 @@ export function policyJob(spec: PolicySpec): JobDefinition<PolicyJobInput> {
           newest_at: iso(s.newest_at),
           kept_by_condition: Number(s.kept_by_condition),
           null_time_count: Number(s.null_time_count),
+          ...(spec.storagePathColumn ? { would_remove_objects: Number(s.with_path_count) } : {}),
+          ...(spec.archive ? { would_archive_objects: Math.ceil(count / batchSize) } : {}),
           batches: 0,
           partial: false,
+        };
+      }
+
+      if (spec.archive || spec.storagePathColumn) {
+        const k = await runKeyedPolicy(spec, ctx, { cutoff, batchSize, budget });
+        const partial = !k.finished && !k.failed;
+        log.info(
+          { type: 'policy_run_complete', ...common, affected_count: k.affected, batches: k.batches, partial, objects_removed: k.objectsRemoved, archived_count: k.archivedRows },
+          `policy ${spec.name} finished`,
+        );
+        return {
+          errors: k.errors,
+          rows_affected: k.affected,
+          ...common,
+          [action === 'delete' ? 'deleted_count' : 'updated_count']: k.affected,
+          ...(spec.storagePathColumn
+            ? { objects_removed: k.objectsRemoved, objects_kept: k.objectsKept, rows_kept_for_failed_objects: k.rowsKeptForFailedObjects }
+            : {}),
+          ...(spec.archive ? { archived_count: k.archivedRows, archive_objects: k.archiveObjects } : {}),
+          batches: k.batches,
+          partial,
+          failed: k.failed,
         };
       }
 

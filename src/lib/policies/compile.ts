@@ -116,10 +116,6 @@ export function compilePolicy(p: PolicySpec, index: number, catalog: Catalog): R
     k.say(`${p.table} is one of Cronwarden's own tables; policies work on your tables`, 'table');
     return refused('policy', p.name, index, k.problems, { policy: p }, [p.table]);
   }
-  // Declared in the configuration's shape, not run by this version: refused rather than ignored,
-  // so no row is deleted without its archive or its stored object.
-  if (p.archive) k.say('archive is not supported by this version of Cronwarden; remove it', 'archive');
-  if (p.storagePathColumn) k.say('storagePathColumn is not supported by this version of Cronwarden; remove it', 'storagePathColumn');
   const t = k.table('table', p.table);
   const key = k.column(t, 'keyColumn', p.keyColumn, 'key');
   const time = k.column(t, 'timeColumn', p.timeColumn, 'time');
@@ -203,8 +199,6 @@ export function compilePolicy(p: PolicySpec, index: number, catalog: Catalog): R
 
 export function compileOrphanSweep(s: OrphanSweepSpec, index: number, catalog: Catalog, archivePrefix: string): RuleCompilation {
   const k = new Checker(ruleSubject('orphanSweep', s.name), ruleSetting('orphanSweep', index), catalog);
-  // The sweep's job is not in this version: refused with a reason rather than listed and never run.
-  k.say('orphan sweeps are not supported by this version of Cronwarden; remove it', 'name');
   if (underPrefix(s.prefix.replace(/\/+$/, ''), archivePrefix)) {
     k.say(`'${s.prefix}' is under the archive prefix '${archivePrefix}' (EXPORT_ARCHIVE_PREFIX); archived objects are never swept`, 'prefix');
   }

@@ -77,7 +77,7 @@ export function pgCronCommand(baseUrl: string, job: SupabaseCronJob): string {
 export function renderSupabaseCronMigration(options: SupabaseCronOptions): string {
   const baseUrl = normalizeAppUrl(options.appUrl);
   for (const j of options.jobs) {
-    if (!/^(?:policies\/)?[a-z0-9-]+$/.test(j.job)) throw new Error(`job name is not a slug: ${j.job}`);
+    if (!/^(?:policies\/|orphan-sweeps\/)?[a-z0-9-]+$/.test(j.job)) throw new Error(`job name is not a slug: ${j.job}`);
     if (!pgCronAccepts(j.schedule)) throw new Error(`${j.job}: pg_cron does not read the schedule "${j.schedule}"`);
   }
   const schedules = options.jobs.map((j) => {

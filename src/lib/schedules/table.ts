@@ -1,6 +1,6 @@
 import { getCronwardenConfig } from '../bindings/load';
 import type { CronwardenConfig } from '../bindings/spec';
-import { policyJobName } from '../policies/compile';
+import { orphanSweepJobName, policyJobName } from '../policies/compile';
 
 /**
  * The one source of schedules: every job, when it runs (5-field cron, UTC) and, for a job that
@@ -49,17 +49,22 @@ export const JOB_SCHEDULES: readonly JobSchedule[] = [
 
 /**
  * The whole table: the built-in jobs (JOB_SCHEDULES), then one entry per retention policy of
- * cronwarden.config.ts (`policies/<name>` at the policy's own `schedule`), in the file's order.
- * A policy whose shape was refused has no entry. Throws BindingConfigError when the file does
+ * cronwarden.config.ts (`policies/<name>` at the policy's own `schedule`) and per orphaned-file
+ * sweep (`orphan-sweeps/<name>`), in the file's order. A rule whose shape was refused has no entry. Throws BindingConfigError when the file does
  * not parse.
  */
-export function scheduleTable(config: Pick<CronwardenConfig, 'policies'> = getCronwardenConfig()): JobSchedule[] {
+export function scheduleTable(config: Pick<CronwardenConfig, 'policies' | 'orphanSweeps'> = getCronwardenConfig()): JobSchedule[] {
   return [
     ...JOB_SCHEDULES,
     ...config.policies.map((p) => ({
       job: policyJobName(p.name),
       schedule: p.schedule,
       onceADayMeans: `the retention policy ${p.name} runs once a day instead of at its own schedule`,
+    })),
+    ...config.orphanSweeps.map((s) => ({
+      job: orphanSweepJobName(s.name),
+      schedule: s.schedule,
+      onceADayMeans: `the orphaned-file sweep ${s.name} runs once a day instead of at its own schedule`,
     })),
   ];
 }

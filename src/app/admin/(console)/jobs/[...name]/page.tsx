@@ -67,9 +67,10 @@ function Chip({ href, active, children, name }: { href: string; active: boolean;
   );
 }
 
-export default async function JobPage({ params, searchParams }: { params: Promise<{ name: string }>; searchParams: Promise<Search> }) {
-  const { name } = await params;
-  const known = /^[a-z0-9-]{1,64}$/.test(name) ? getJob(name) : undefined;
+// A catch-all: a rule's job name has a kind before its own (`policies/<name>`, `orphan-sweeps/<name>`).
+export default async function JobPage({ params, searchParams }: { params: Promise<{ name: string[] }>; searchParams: Promise<Search> }) {
+  const name = (await params).name.join('/');
+  const known = /^(?:(?:policies|orphan-sweeps)\/)?[a-z0-9-]{1,64}$/.test(name) ? getJob(name) : undefined;
   await requireAdminPage(known ? `/admin/jobs/${name}` : '/admin');
   if (!known) notFound();
   const job = known;
