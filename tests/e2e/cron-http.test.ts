@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_SCHEDULES } from '../../src/lib/schedules/table';
+import { scheduleTable } from '../../src/lib/schedules/table';
 import { startApp, TEST_CRON_SECRET, type RunningApp } from '../support/app-server';
 
 const ROUTE = '/api/cron/run-history-prune';
@@ -29,7 +29,7 @@ describe('cron routes over real HTTP (next start)', () => {
     expect(body).toMatchObject({ alert_channels: [], metrics: 'open' });
     expect(body.warnings).toHaveLength(2);
     expect(body.schedules).toMatchObject({ scheduler: 'vercel-pro', fired_by: 'Vercel Cron (Pro)' });
-    expect(body.schedules.jobs.map((j: { job: string }) => j.job).sort()).toEqual(JOB_SCHEDULES.map((s) => s.job).sort());
+    expect(body.schedules.jobs.map((j: { job: string }) => j.job).sort()).toEqual(scheduleTable().map((s) => s.job).sort());
     expect(body.schedules.jobs.find((j: { job: string }) => j.job === 'alerts-evaluate')).toMatchObject({
       schedule: '*/5 * * * *',
       effective_schedule: '*/5 * * * *',
@@ -59,7 +59,7 @@ describe('cron routes over real HTTP (next start)', () => {
     const first = await (await get(DISPATCH, auth)).json();
     expect(first.success).toBe(true);
     const jobs = first.result.jobs as { job: string; action: string; status?: string; run_id?: string; due_since: string | null }[];
-    expect(jobs.map((j) => j.job).sort()).toEqual(JOB_SCHEDULES.map((s) => s.job).sort());
+    expect(jobs.map((j) => j.job).sort()).toEqual(scheduleTable().map((s) => s.job).sort());
     expect(jobs.at(-1)!.job).toBe('alerts-evaluate');
     // Earlier tests ran run-history-prune and storage-cleanup-retry (not due again until their
     // next time); every other job never ran, so it is due.

@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { z } from 'zod';
 import { getRun, jobsOverview, recentRuns, runsPerDay, type RunRecord } from '../../src/lib/admin/jobs';
 import { parseCronwardenConfig } from '../../src/lib/bindings/spec';
-import { jobs } from '../../src/lib/cron/registry';
+import { jobs, ruleJobs } from '../../src/lib/cron/registry';
 import { runJob } from '../../src/lib/cron/runner';
 import { describeSchedule, nextRuns, scheduleOf } from '../../src/lib/cron/schedule';
 import { defineJob } from '../../src/lib/cron/types';
@@ -47,7 +47,8 @@ describeEngines('admin jobs overview', (engine) => {
     await insertRun(db, { id: id(4), status: 'skipped', started: '2026-11-23T04:30:01Z' });
 
     const overview = await jobsOverview(db, NOW, new Map([[JOB, 2]]));
-    expect(overview.map((j) => j.name)).toEqual(jobs.map((j) => j.name));
+    // The built-in jobs, then the default configuration's rule jobs.
+    expect(overview.map((j) => j.name)).toEqual([...jobs, ...ruleJobs()].map((j) => j.name));
     const prune = overview.find((j) => j.name === JOB)!;
     const schedule = scheduleOf(JOB)!;
     expect(prune).toEqual({

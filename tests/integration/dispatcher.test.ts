@@ -5,9 +5,11 @@ import { dispatchDueJobs, dueState, type DispatchEntry } from '../../src/lib/cro
 import { defineJob, type JobContext } from '../../src/lib/cron/types';
 import type { SqlDb } from '../../src/lib/db/types';
 import { dispatchEntries } from '../../src/lib/http/dispatch-route';
-import { jobs as registryJobs } from '../../src/lib/cron/registry';
+import { jobs as builtInJobs, ruleJobs } from '../../src/lib/cron/registry';
 import { describeEngines } from '../support/db';
-import { testDeps } from '../support/deps';
+import { testConfig, testDeps } from '../support/deps';
+import { bindRules } from '../../src/lib/policies/apply';
+import { getCronwardenConfig } from '../../src/lib/bindings/load';
 
 const NOW = new Date('2026-12-02T11:30:00Z');
 
@@ -163,13 +165,30 @@ describeEngines('dispatcher', (engine) => {
 
   it("runs the registry's jobs in dispatch order (alerts-evaluate last) with their default input", async () => {
     const db = await engine.fresh();
-    const { deps } = testDeps(db, { now: () => NOW });
+    const { rules } = await bindRules(db, getCronwardenConfig(), testConfig().exports.archivePrefix);
+    const { deps } = testDeps(db, { now: () => NOW, rules });
     const entries = dispatchEntries();
-    expect(entries.map((e) => e.job.name).sort()).toEqual(registryJobs.map((j) => j.name).sort());
+    // The built-in jobs and the configuration's rule jobs (the demo policy and orphan sweep).
+    expect(entries.map((e) => e.job.name).sort()).toEqual([...builtInJobs, ...ruleJobs()].map((j) => j.name).sort());
+    expect(ruleJobs().length).toBeGreaterThan(0);
     expect(entries.at(-1)!.job.name).toBe('alerts-evaluate');
     const report = await dispatchDueJobs(entries, { budgetMs: 300_000 }, deps);
     expect(report.jobs.map((j) => `${j.job}:${j.action}:${j.status}`)).toEqual(entries.map((e) => `${e.job.name}:ran:succeeded`));
     const triggers = await db.query<{ trigger: string; n: string | number }>(`select trigger, count(*) as n from cronwarden.cron_job_runs group by trigger`);
     expect(triggers.map((t) => [t.trigger, Number(t.n)])).toEqual([['dispatcher', entries.length]]);
+  });
+
+  it('a rule job whose rule did not bind is reported as off and the jobs after it still run', async () => {
+    const db = await engine.fresh();
+    // Rules never checked against this database: every rule job is unavailable.
+    const { deps } = testDeps(db, { now: () => NOW, rules: {} });
+    const entries = dispatchEntries();
+    const report = await dispatchDueJobs(entries, { budgetMs: 300_000 }, deps);
+    const rules = new Set(ruleJobs().map((j) => j.name));
+    for (const j of report.jobs) {
+      if (rules.has(j.job)) expect(j, j.job).toMatchObject({ action: 'feature_off', error: expect.stringContaining(`${j.job} cannot run on this database`) });
+      else expect(j, j.job).toMatchObject({ action: 'ran', status: 'succeeded' });
+    }
+    expect(report.jobs.at(-1)!.job).toBe('alerts-evaluate');
   });
 });

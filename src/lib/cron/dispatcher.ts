@@ -1,3 +1,4 @@
+import { AppError } from '../http/errors';
 import { createBudget } from './budget';
 import { runJob, type RunStatus } from './runner';
 import { nextRuns } from './schedule';
@@ -38,7 +39,8 @@ export interface DispatchJobReport {
   /**
    * ran: started (see status); not_due: no scheduled time since its last run; skipped_running:
    * another run holds its lease; deferred: due, but the time budget ran out before its turn;
-   * feature_off: its feature is switched off or not bound (never run, never due).
+   * feature_off: its feature is switched off or not bound, or its rule (a policy or orphan
+   * sweep) did not bind at start (never run, never due).
    */
   action: DispatchAction;
   /** Start of the last recorded run (not dry, not skipped), ISO UTC; null when it never ran. */
@@ -121,6 +123,13 @@ export async function dispatchDueJobs(entries: DispatchEntry[], options: Dispatc
       reports.push({ job: name, action: 'feature_off', last_run_at: null, due_since: null, error: feature.problems[0] ?? 'switched off' });
       continue;
     }
+    // A rule job (policy, orphan sweep) whose rule did not bind at start: reported, not thrown,
+    // so the jobs after it still run.
+    const unavailable = preconditionError(entry.job, deps);
+    if (unavailable) {
+      reports.push({ job: name, action: 'feature_off', last_run_at: null, due_since: null, error: unavailable });
+      continue;
+    }
     const last = await lastRunAt(deps, name);
     const state = dueState(entry.schedule, last, now);
     const base = { job: name, last_run_at: last?.toISOString() ?? null, due_since: state.dueSince?.toISOString() ?? null };
@@ -196,4 +205,15 @@ export async function dispatchDueJobs(entries: DispatchEntry[], options: Dispatc
     'dispatch finished',
   );
   return report;
+}
+
+/** The message of the job's precondition failure (an AppError's), or null when it may run. */
+function preconditionError(job: DispatchEntry['job'], deps: JobDeps): string | null {
+  try {
+    job.precondition?.(deps);
+    return null;
+  } catch (e) {
+    if (e instanceof AppError) return e.message;
+    throw e;
+  }
 }

@@ -20,12 +20,12 @@ interface FiredBody {
 /**
  * What a firing came to: `ok` (succeeded), `partial` (stopped by its time budget), `skipped`
  * (409: the previous run still holds the lease), `feature_off` (503: its feature is switched
- * off or not bound; said once, see startLocalScheduler), `failed` (a failed run, or any other
- * answer such as 503 DATABASE_UNAVAILABLE or 401).
+ * off or not bound, or its rule did not bind; said once, see startLocalScheduler), `failed`
+ * (a failed run, or any other answer such as 503 DATABASE_UNAVAILABLE or 401).
  */
 export function firingOutcome(httpStatus: number, body: FiredBody | null): 'ok' | 'partial' | 'skipped' | 'feature_off' | 'failed' {
   if (httpStatus === 409) return 'skipped';
-  if (httpStatus === 503 && (body?.error?.code === 'FEATURE_NOT_BOUND' || body?.error?.code === 'FEATURE_DISABLED')) return 'feature_off';
+  if (httpStatus === 503 && ['FEATURE_NOT_BOUND', 'FEATURE_DISABLED', 'POLICY_NOT_BOUND'].includes(body?.error?.code ?? '')) return 'feature_off';
   if (httpStatus !== 200) return 'failed';
   const status = body?.result?.status;
   if (status === 'succeeded') return 'ok';
