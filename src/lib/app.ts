@@ -9,6 +9,7 @@ import { servePglite } from './db/pglite-socket-server';
 import { createAvailability, databaseEndpoint, watchAvailability, type DatabaseAvailability } from './db/availability';
 import type { Db } from './db/types';
 import { createLogger, type Logger } from './logger';
+import { placeDemoObjects } from './demo/objects';
 import { createStorage } from './storage';
 import type { Storage } from './storage/types';
 import type { JobDeps } from './cron/types';
@@ -89,7 +90,19 @@ export function getApp(): App {
     database,
     db() {
       dbPromise ??= (async () => {
-        const db = await openDb(config.db, { demo: config.demoApp });
+        const db = await openDb(config.db, {
+          demo: config.demoApp,
+          // The demo's files (its uploads and a few orphans for the example sweep); a failure
+          // here leaves the app working, without them.
+          onDemoSeeded: async (seeded) => {
+            try {
+              const written = await placeDemoObjects(seeded, storage);
+              if (written > 0) log.info({ type: 'demo_objects_written', objects: written }, 'Demo app: stored objects written to local storage');
+            } catch (err) {
+              log.warn({ type: 'demo_objects_failed', err: err instanceof Error ? err.message : String(err) }, 'Demo app: could not write its stored objects');
+            }
+          },
+        });
         database.succeeded();
         // The embedded database is served to local tools (monitors, run-job) while the app holds it.
         if (db instanceof PgliteDb && config.db.driver === 'pglite') await serveToTools(db, config.db.dataDir, log);

@@ -408,6 +408,14 @@ select md5('cronwarden-demo-session-' || n)::uuid, u.id, now() - interval '2 hou
   join users u on u.id = md5('cronwarden-demo-person-' || n)::uuid
 on conflict do nothing;
 
+-- Sessions that expired 2 to 5 days ago: what the example retention policy `expired-sessions`
+-- (cronwarden.config.ts) removes.
+insert into user_sessions (id, user_id, created_at, expires_at)
+select md5('cronwarden-demo-expired-session-' || n)::uuid, u.id, now() - make_interval(days => 30 + n), now() - make_interval(days => 1 + n)
+  from generate_series(1, 4) as n
+  join users u on u.id = md5('cronwarden-demo-person-' || n)::uuid
+on conflict do nothing;
+
 insert into user_preferences (user_id, preferences)
 select u.id, jsonb_build_object('theme', (array['light', 'dark'])[1 + n % 2], 'notifications', n % 3 <> 0)
   from generate_series(1, 12) as n
