@@ -234,4 +234,77 @@ describeEngines('export metrics from hourly rollups', (engine) => {
     expect(got.source).toMatchObject({ rollup_from: new Date(T0.getTime() + 37 * HOUR).toISOString() });
     compare(got, await service.aggregateMetrics(w, { log: false }));
   });
+
+  it('whole days come from daily histograms that always equal the merge of their hours: after the rollup, late rows, a removed hour and the retention prune', async () => {
+    const db = await engine.fresh();
+    const all = fixture();
+    await load(db, all);
+    const now = new Date(T0.getTime() + 51 * HOUR + 25 * 60_000);
+    const { deps } = testDeps(db, { now: () => now });
+    const service = createExportMetricsService({ db, log: deps.log, now: () => now });
+    const roll = async () => {
+      const run = await runJob(exportMetricsAggregateJob, { input: { lookbackHours: 48 }, dryRun: false }, deps);
+      expect(run.kind).toBe('finished');
+    };
+    // Per (day, format, count range, bucket): the daily rows' counts and the hourly rows' summed.
+    const expand = (from: string, day: string) => `
+      select ${day} as day, t.format, r.count_range, i as bucket, sum(r.hist[i])::bigint as n
+        from ${from} t,
+             lateral (values ('small', t.duration_buckets_small), ('medium', t.duration_buckets_medium),
+                             ('large', t.duration_buckets_large)) r(count_range, hist),
+             lateral generate_subscripts(r.hist, 1) i
+       group by 1, 2, 3, 4 having sum(r.hist[i]) > 0`;
+    const hourlyDays = expand('cronwarden.export_metrics_hourly', `date_trunc('day', t.hour, 'UTC')`);
+    const dailyDays = expand('cronwarden.export_metrics_daily', 't.day');
+    const sameAsHours = async () => {
+      const [diff] = await db.query<{ n: number }>(
+        `select count(*)::int as n from ((${hourlyDays} except ${dailyDays}) union all (${dailyDays} except ${hourlyDays})) x`,
+      );
+      expect(diff.n).toBe(0);
+      const cells = await db.query<{ ok: boolean }>(
+        `select coalesce(d.hours_rolled, 0) = coalesce(h.hours, 0) and coalesce(d.successful_exports, 0) = coalesce(h.ok, 0) as ok
+           from (select date_trunc('day', hour, 'UTC') as day, format, count(*)::int as hours, sum(successful_exports)::bigint as ok
+                   from cronwarden.export_metrics_hourly group by 1, 2) h
+           full join cronwarden.export_metrics_daily d on d.day = h.day and d.format = h.format`,
+      );
+      expect(cells.length).toBeGreaterThan(0);
+      expect(cells.every((c) => c.ok)).toBe(true);
+    };
+
+    await roll();
+    await sameAsHours();
+    expect(await db.query(`select distinct day from cronwarden.export_metrics_daily order by day`)).toHaveLength(3);
+    const whole = { from: T0, to: now }; // Nov 20 and 21 whole, then 3 hours and a partial one
+    const before = await service.windowMetrics(whole);
+    compare(before, await service.aggregateMetrics(whole, { log: false }));
+
+    // Late rows in an hour already rolled up, and every row of another hour gone: the next
+    // rollup rewrites and removes hourly rows, and their days follow.
+    const late = all.slice(0, 40).map((m, i) => ({ ...m, id: `3f000000-0000-4000-8000-${String(i).padStart(12, '0')}`, at: new Date(T0.getTime() + 30 * HOUR + i * 1000), duration: 5 + i * 97 }));
+    await load(db, late);
+    await db.query(`delete from cronwarden.export_metrics where created_at >= $1 and created_at < $2`, [new Date(T0.getTime() + 10 * HOUR), new Date(T0.getTime() + 11 * HOUR)]);
+    await roll();
+    await sameAsHours();
+    const current = [...all, ...late].filter((m) => !(m.at.getTime() >= T0.getTime() + 10 * HOUR && m.at.getTime() < T0.getTime() + 11 * HOUR));
+    const after = await service.windowMetrics(whole);
+    expect(after.total_exports).toBe(current.filter((m) => m.at >= whole.from && m.at < whole.to).length);
+    compare(after, await service.aggregateMetrics(whole, { log: false }));
+
+    // The retention prune deletes hourly rows (here the first 6 hours of Nov 20): that day
+    // is rebuilt from the hours left: 24, less those 6, less the hour whose rows all went.
+    await db.query(`delete from cronwarden.export_metrics_hourly where hour < $1`, [new Date(T0.getTime() + 6 * HOUR)]);
+    await sameAsHours();
+    expect(await db.query(`select hours_rolled from cronwarden.export_metrics_daily where day = $1 and format = 'csv'`, [T0])).toEqual([{ hours_rolled: 17 }]);
+
+    // The report reads the whole days' histograms from the daily rows, and only them: emptied,
+    // the p95s move and no count does; rebuilt, the report is what it was.
+    const reference = await service.windowMetrics(whole);
+    await db.query(`update cronwarden.export_metrics_daily set duration_buckets_small = null, duration_buckets_medium = null, duration_buckets_large = null`);
+    const emptied = await service.windowMetrics(whole);
+    expect(emptied.total_exports).toBe(reference.total_exports);
+    expect(emptied.volume_by_hour).toEqual(reference.volume_by_hour);
+    expect(emptied.p95_duration_ms).not.toBe(reference.p95_duration_ms);
+    await db.query(`select cronwarden.export_rollup_days(array(select distinct day from cronwarden.export_metrics_daily))`);
+    expect(await service.windowMetrics(whole)).toEqual(reference);
+  });
 });
