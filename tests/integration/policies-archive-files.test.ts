@@ -149,6 +149,26 @@ describeEngines('retention policies with stored objects and archives', (engine) 
     expect((await storage.list('uploads/')).map((o) => o.path)).toEqual(['uploads/shared.pdf', 'uploads/young.pdf']);
   });
 
+  it('a row whose path is NULL has no object: nothing named "NULL" is removed, a path spelled NULL is', async () => {
+    const { db } = await existingApp(engine);
+    // This test's copy of the app allows rows without a file.
+    await db.exec(`alter table public.user_files alter column path drop not null`);
+    const storage = tempStorage();
+    for (const p of ['NULL', 'uploads/NULL', 'uploads/c.pdf']) await storage.put(p, `bytes of ${p}`);
+    const [{ id: noFile }] = await db.query<{ id: string }>(
+      `insert into public.user_files (uploader, path, created_at) values ($1, null, $2) returning id::text as id`,
+      [UPLOADER, ago(40 * DAY)],
+    );
+    await file(db, 'uploads/NULL', ago(41 * DAY));
+    await file(db, 'uploads/c.pdf', ago(42 * DAY));
+    const { spec, rules } = await bind(db, [oldFiles]);
+    const out = finished(await run(db, storage, rules, spec));
+    expect(out.status).toBe('succeeded');
+    expect(out.result).toMatchObject({ deleted_count: 3, objects_removed: 2, objects_kept: { referenced: 0, archive: 0, invalid: 0 } });
+    expect(await ids(db, 'public.user_files')).not.toContain(noFile);
+    expect((await storage.list('')).map((o) => o.path)).toEqual(['NULL']);
+  });
+
   it('the update action with a storage path column: the object goes, the row stays with its new status', async () => {
     const { db } = await existingApp(engine);
     const storage = tempStorage();
