@@ -188,7 +188,13 @@ async function doctorPolicies(deps: JobDeps, cronwarden: Pick<CronwardenConfig, 
   const out: PolicyReport[] = [];
   for (const c of compiled) {
     const state = rules[c.job];
-    if (!state || out.some((p) => p.job === c.job)) continue;
+    if (!state) continue;
+    // A second rule of the same name (refused as such): reported on its own line, so the doctor
+    // does not call the file fine while the app refuses part of it.
+    if (out.some((p) => p.job === c.job)) {
+      if (c.problems.length > 0) out.push({ kind: c.kind, name: c.name, job: c.job, bound: false, problems: c.problems });
+      continue;
+    }
     const report: PolicyReport = { kind: c.kind, name: c.name, job: c.job, bound: state.bound, problems: state.problems };
     if (c.indexAdvice) {
       const { table, column, statement } = c.indexAdvice;

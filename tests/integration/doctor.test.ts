@@ -85,5 +85,11 @@ describeEngines('doctor', (engine) => {
     });
     expect(refused.policies[0].dryRun).toBeUndefined();
     expect(refused.ok).toBe(false);
+
+    // A second policy of the same name: the first runs, the second is refused, and said so.
+    const twice = await runDoctor(deps, parseCronwardenConfig({ policies: [policy, { ...policy, table: 'public.comments' }] }));
+    expect(twice.policies.map((x) => [x.name, x.bound])).toEqual([['old-logins', true], ['old-logins', false]]);
+    expect(twice.policies[1].problems).toEqual(['policy old-logins: the name is used by an earlier policy (set policies[1].name in cronwarden.config.ts)']);
+    expect(twice.ok).toBe(false);
   });
 });
