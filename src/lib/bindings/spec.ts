@@ -384,8 +384,28 @@ export interface CronwardenConfig {
 }
 export type CronwardenConfigInput = z.input<typeof cronwardenConfigSchema>;
 
+/**
+ * A rule's input as the editor offers it: every string setting suggests its known values
+ * (operators, actions) but takes any string, so a mistake in one policy reaches the start-up
+ * check, which refuses that policy alone with a line naming it, instead of failing the type
+ * check of the whole app (`next build`).
+ */
+export type LooseRuleInput<T> = T extends string
+  ? T | (string & {})
+  : T extends readonly (infer U)[]
+    ? LooseRuleInput<U>[]
+    : T extends object
+      ? { [K in keyof T]: LooseRuleInput<T[K]> }
+      : T;
+
+/** What `cronwarden.config.ts` exports: the bindings as typed, the rules loosely typed. */
+export type CronwardenConfigFile = Omit<CronwardenConfigInput, 'policies' | 'orphanSweeps'> & {
+  policies?: LooseRuleInput<PolicyInput>[];
+  orphanSweeps?: LooseRuleInput<OrphanSweepInput>[];
+};
+
 /** Typed helper for `cronwarden.config.ts`: `export default defineConfig({ bindings: { ... } })`. */
-export function defineConfig(config: CronwardenConfigInput): CronwardenConfigInput {
+export function defineConfig(config: CronwardenConfigFile): CronwardenConfigFile {
   return config;
 }
 
