@@ -28,7 +28,7 @@ export default defineConfig({
 
   // Your own rules, each a job like the built-in ones (route, schedule, dry run, history, alerts).
   // These two are the demo app's examples: change them to your tables, or remove them (and run
-  // `npm run schedules -- --write` so vercel.json follows). README: "Your own retention rules".
+  // `npm run schedules -- --write` so vercel.json follows). README: "Retention policies for your own tables".
   policies: [
     {
       // Sessions that expired more than a day ago.
