@@ -39,6 +39,11 @@ describe.skipIf(!hasPostgres())('an existing app without a binding file (next st
     });
     expect(body.features.drafts.problems).toContain('drafts: public.courses has no column "status" (set bindings.drafts.draft.0.column in cronwarden.config.ts)');
     expect(body.features.userDeletion.bound).toBe(false);
+    // The demo's example policy names public.user_sessions, which this app does not have: said
+    // by job name (its reasons are in the start log and the doctor).
+    expect(body.warnings).toContain(
+      '1 rule of cronwarden.config.ts cannot run: policies/expired-sessions (the reasons: npm run doctor, or the start log)',
+    );
   });
 
   it('logged one line per reason at start', () => {

@@ -6,6 +6,7 @@ import { isSqlDb } from '@/lib/db/types';
 import { pendingMigrations } from '@/lib/db/migrator';
 import { jsonResponse } from '@/lib/http/errors';
 import { METRICS_OPEN_WARNING, METRICS_REFUSED_MESSAGE, metricsAccess, type MetricsAccess } from '@/lib/monitoring/metrics-access';
+import { ruleJobName } from '@/lib/policies/compile';
 import { scheduleStatus, type ScheduleStatus } from '@/lib/schedules/firing';
 import { activeScheduler } from '@/lib/schedules/scheduler';
 
@@ -16,7 +17,7 @@ export const dynamic = 'force-dynamic';
  * up, database reachable, migrations current, each feature bound or not with the reasons (table
  * and column names of the bindings, never values), what is set up to tell anyone
  * (`alert_channels`: slack, webhook, pagerduty, email; `metrics`: bearer, open or refused) with
- * `warnings` in words, and which scheduler fires each job and when it last did (so a scheduler
+ * `warnings` in words (with the rules of cronwarden.config.ts that cannot run), and which scheduler fires each job and when it last did (so a scheduler
  * that never fires shows). No versions, hosts or error texts.
  */
 export async function GET(): Promise<Response> {
@@ -40,6 +41,15 @@ export async function GET(): Promise<Response> {
     else checks.migrations = 'external';
     const states = await app.features();
     features = Object.fromEntries(FEATURES.map((f) => [f, { enabled: states[f].enabled, bound: states[f].bound, problems: states[f].problems }]));
+    // Rules of cronwarden.config.ts that cannot run, by job name only (their reasons may quote
+    // the file's values: the start log and `npm run doctor` give them).
+    const unbound = new Set([
+      ...Object.values(await app.rules()).filter((r) => !r.bound).map((r) => r.job),
+      ...app.cronwarden.refusals.map((r) => ruleJobName(r.kind, r.name)),
+    ]);
+    if (unbound.size > 0) {
+      warnings.push(`${unbound.size} rule${unbound.size === 1 ? '' : 's'} of cronwarden.config.ts cannot run: ${[...unbound].join(', ')} (the reasons: npm run doctor, or the start log)`);
+    }
     schedules = await scheduleStatus(db, activeScheduler(app.config), new Date());
   } catch (err) {
     if (checks.database === 'unknown') checks.database = 'unreachable';
