@@ -94,5 +94,7 @@ describe.skipIf(!hasPostgres())('an existing app without a binding file (next st
     for (const feature of ['exports', 'drafts', 'userDeletion']) expect(html).toContain(`data-feature="${feature}"`);
     // The same one-line reason as /api/health and the start-up log (quotes escaped in HTML).
     expect(html).toContain('drafts: public.courses has no column &quot;status&quot;');
+    // The demo's example policy cannot run here either: its row says so, with the reason.
+    expect(html).toContain('policies/expired-sessions cannot run on this database: policy expired-sessions: table public.user_sessions does not exist');
   });
 });

@@ -5,6 +5,7 @@ import { requireAdminPage } from '@/lib/admin/guard';
 import { jobsOverview, recentRuns, runsPerDayOf, type JobOverview } from '@/lib/admin/jobs';
 import { openAlertsBySubject } from '@/lib/alerts/store';
 import { FeatureUnavailableError } from '@/lib/bindings/features';
+import { RuleUnavailableError, type RuleStates } from '@/lib/policies/apply';
 import type { FeatureName } from '@/lib/bindings/spec';
 import type { FeatureStates } from '@/lib/bindings/apply';
 import { settle } from '@/lib/admin/settle';
@@ -28,8 +29,10 @@ export const dynamic = 'force-dynamic';
 const RECENT_RUNS = 15;
 const HISTORY_DAYS = 14;
 
-function jobRowView(j: JobOverview, now: Date, features: FeatureStates): JobRowView {
+function jobRowView(j: JobOverview, now: Date, features: FeatureStates, rules: RuleStates | undefined): JobRowView {
   const feature = j.feature ? features[j.feature as FeatureName] : undefined;
+  // A policy or orphan sweep whose rule did not bind at start: its reasons, as its route gives them.
+  const rule = rules?.[j.name];
   const newerDry = j.last_dry_run && (!j.last_run || j.last_dry_run.started_at > j.last_run.started_at) ? j.last_dry_run : null;
   return {
     name: j.name,
@@ -61,7 +64,7 @@ function jobRowView(j: JobOverview, now: Date, features: FeatureStates): JobRowV
         }
       : null,
     newerDryRun: newerDry ? { id: newerDry.id, startedRelative: relativeTime(newerDry.started_at, now) } : null,
-    unavailable: feature && !feature.bound ? new FeatureUnavailableError(feature).message : null,
+    unavailable: feature && !feature.bound ? new FeatureUnavailableError(feature).message : rule && !rule.bound ? new RuleUnavailableError(j.name, rule.problems).message : null,
   };
 }
 
@@ -102,7 +105,7 @@ export default async function AdminOverview() {
           Schedules in UTC, with the scheduler that fires each job. “Dry run” reports what a run would do and changes nothing: it is
           never a job’s last run and never counted as succeeded or failed.
         </p>
-        <JobsTable rows={jobs.map((j) => jobRowView(j, now, deps.features))} />
+        <JobsTable rows={jobs.map((j) => jobRowView(j, now, deps.features, deps.rules))} />
       </section>
 
       <AlertsPanel deps={deps} />
