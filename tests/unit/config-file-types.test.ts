@@ -25,5 +25,8 @@ it('an unknown operator or action type-checks in cronwarden.config.ts and is ref
     ['bad-op', 1],
     ['bad-action', 1],
   ]);
+  expect(config.refusals[1].problems).toEqual([
+    "policy bad-action: action: must be 'delete' or { update: { column: '<column>', value: <value> } } (set policies[2].action in cronwarden.config.ts)",
+  ]);
   expect(config.refusals[0].problems[0]).toMatch(/^policy bad-op: where\.0\.op: must be one of .*\(set policies\[1\]\.where\.0\.op in cronwarden\.config\.ts\)$/);
 });

@@ -294,7 +294,7 @@ export const policySchema = z
       .union([
         z.literal('delete'),
         z.strictObject({ update: z.strictObject({ column: identifier, value: scalar.nullable() }) }),
-      ])
+      ], { message: "must be 'delete' or { update: { column: '<column>', value: <value> } }" })
       .default('delete'),
     /** Write each batch to storage first (gzipped NDJSON and a manifest, read back and verified), then delete it. */
     archive: z.boolean().default(false),
