@@ -6,10 +6,10 @@ import { AppError, appErrorResponse, errorResponse, jsonResponse } from '../http
 import { dryRunParam, parseOrThrow, queryObject } from '../http/query';
 import { checkBearer } from './auth';
 import { runJob, type RunOutcome, type RunTrigger } from './runner';
-import type { CronwardenConfig } from '../bindings/spec';
+import type { CronwardenConfig, RuleKind } from '../bindings/spec';
 import type { PolicyJobInput } from '../jobs/policy';
 import type { OrphanSweepJobInput } from '../jobs/orphan-sweep';
-import { ORPHAN_SWEEP_JOB_PREFIX, orphanSweepJobName, POLICY_JOB_PREFIX, policyJobName } from '../policies/compile';
+import { ORPHAN_SWEEP_JOB_PREFIX, POLICY_JOB_PREFIX, ruleJobName } from '../policies/compile';
 import { RuleUnavailableError } from '../policies/apply';
 import { getJob } from './registry';
 import { CRON_PATH_PREFIX } from './schedule';
@@ -118,36 +118,33 @@ export function orphanSweepOfRequest(request: Request): JobDefinition<OrphanSwee
 }
 
 /**
- * The job of /api/cron/orphan-sweeps/<name>: the sweep of `cronwarden` of that name; 404
- * ORPHAN_SWEEP_NOT_FOUND when there is none, 503 POLICY_NOT_BOUND when its shape was refused.
+ * The job of /api/cron/<policies|orphan-sweeps>/<name>: the rule of `cronwarden` of that kind and
+ * name. Throws 404 POLICY_NOT_FOUND / ORPHAN_SWEEP_NOT_FOUND (with the names there are) when there
+ * is none, 503 POLICY_NOT_BOUND (with its one-line reasons) when its shape was refused; a rule
+ * refused by the catalog is refused by the runner (same 503).
  */
-export function orphanSweepJobOfPath(cronwarden: CronwardenConfig, pathname: string): JobDefinition<OrphanSweepJobInput> {
-  const name = pathname.startsWith(ORPHAN_SWEEP_PATH_PREFIX) ? pathname.slice(ORPHAN_SWEEP_PATH_PREFIX.length).replace(/\/+$/, '') : '';
-  const jobName = orphanSweepJobName(name);
-  const job = getJob(jobName, cronwarden) as JobDefinition<OrphanSweepJobInput> | undefined;
+function ruleJobOfPath(kind: RuleKind, cronwarden: CronwardenConfig, pathname: string): JobDefinition<unknown> {
+  const route =
+    kind === 'policy'
+      ? { prefix: POLICY_PATH_PREFIX, code: 'POLICY_NOT_FOUND', noun: 'retention policy', listed: { policies: cronwarden.policies.map((p) => p.name) } }
+      : { prefix: ORPHAN_SWEEP_PATH_PREFIX, code: 'ORPHAN_SWEEP_NOT_FOUND', noun: 'orphan sweep', listed: { orphan_sweeps: cronwarden.orphanSweeps.map((s) => s.name) } };
+  const name = pathname.startsWith(route.prefix) ? pathname.slice(route.prefix.length).replace(/\/+$/, '') : '';
+  const jobName = ruleJobName(kind, name);
+  const job = getJob(jobName, cronwarden);
   if (job) return job;
-  const refusal = cronwarden.refusals.find((r) => r.kind === 'orphanSweep' && r.name === name);
+  const refusal = cronwarden.refusals.find((r) => r.kind === kind && r.name === name);
   if (refusal) throw new RuleUnavailableError(jobName, refusal.problems);
-  throw new AppError(404, 'ORPHAN_SWEEP_NOT_FOUND', `No orphan sweep named '${name.slice(0, 40)}' in cronwarden.config.ts.`, {
-    orphan_sweeps: cronwarden.orphanSweeps.map((s) => s.name),
-  });
+  throw new AppError(404, route.code, `No ${route.noun} named '${name.slice(0, 40)}' in cronwarden.config.ts.`, route.listed);
 }
 
-/**
- * The job of /api/cron/policies/<name>: the policy of `cronwarden` of that name. Throws 404
- * POLICY_NOT_FOUND when there is none, 503 POLICY_NOT_BOUND (with its one-line reasons) when its
- * shape was refused; a policy refused by the catalog is refused by the runner (same 503).
- */
+/** The job of /api/cron/orphan-sweeps/<name> (ruleJobOfPath). */
+export function orphanSweepJobOfPath(cronwarden: CronwardenConfig, pathname: string): JobDefinition<OrphanSweepJobInput> {
+  return ruleJobOfPath('orphanSweep', cronwarden, pathname) as JobDefinition<OrphanSweepJobInput>;
+}
+
+/** The job of /api/cron/policies/<name> (ruleJobOfPath). */
 export function policyJobOfPath(cronwarden: CronwardenConfig, pathname: string): JobDefinition<PolicyJobInput> {
-  const name = pathname.startsWith(POLICY_PATH_PREFIX) ? pathname.slice(POLICY_PATH_PREFIX.length).replace(/\/+$/, '') : '';
-  const jobName = policyJobName(name);
-  const job = getJob(jobName, cronwarden) as JobDefinition<PolicyJobInput> | undefined;
-  if (job) return job;
-  const refusal = cronwarden.refusals.find((r) => r.kind === 'policy' && r.name === name);
-  if (refusal) throw new RuleUnavailableError(jobName, refusal.problems);
-  throw new AppError(404, 'POLICY_NOT_FOUND', `No retention policy named '${name.slice(0, 40)}' in cronwarden.config.ts.`, {
-    policies: cronwarden.policies.map((p) => p.name),
-  });
+  return ruleJobOfPath('policy', cronwarden, pathname) as JobDefinition<PolicyJobInput>;
 }
 
 /** Where the policies' routes are: /api/cron/policies/<name>. */
