@@ -124,7 +124,13 @@ export const partitionRetention: BenchCase = {
         before = await seeded(ctx, db, PARTITIONED, n, `partitioned, run ${r}/${runs}`);
         ctx.step(`partition retention: job on the partitioned table, run ${r}/${runs}`);
         const job = await runTheJob(db);
-        assert(job.result.deleted_count === before.eligible, `partition job deleted ${job.result.deleted_count}, expected ${before.eligible}`);
+        // Partitions of 10,000 rows or more are dropped unread: their rows are the statistics'
+        // figure (exact here: the seed ends with VACUUM ANALYZE). verify() counts the table.
+        const reported = Number(job.result.deleted_count);
+        assert(
+          job.result.partition_rows_estimated ? Math.abs(reported - before.eligible) <= before.eligible * 0.01 : reported === before.eligible,
+          `partition job reported ${reported} rows deleted, expected ${before.eligible}`,
+        );
         await verify(db, PARTITIONED, before, 'partition job');
         parts.push(job);
         eligible = before.eligible;
@@ -149,7 +155,7 @@ export const partitionRetention: BenchCase = {
       const partMs = median(parts.map((j) => j.ms));
       const rowMs = median(rowJobs.map((j) => j.ms));
       const ref = median(refMs);
-      const p0 = parts[0].result as unknown as { partitions_dropped: number; partition_rows_deleted: number; batches: number };
+      const p0 = parts[0].result as unknown as { partitions_dropped: number; partition_rows_deleted: number; partition_rows_estimated: boolean; batches: number; deleted_count: number };
       const measurements: Measurement[] = [
         {
           method: 'job',
@@ -161,6 +167,8 @@ export const partitionRetention: BenchCase = {
             runs_ms: parts.map((j) => Math.round(j.ms)),
             partitions_dropped: p0.partitions_dropped,
             partition_rows: p0.partition_rows_deleted,
+            partition_rows_estimated: p0.partition_rows_estimated,
+            reported_minus_deleted: p0.deleted_count - eligible,
             row_batches: p0.batches,
             max_call_ms: Math.round(Math.max(...parts.map((j) => j.maxCallMs))),
           },
@@ -190,7 +198,7 @@ export const partitionRetention: BenchCase = {
           atMost('slowest detach, drop or delete call <= 250 ms', maxCall, 250, fmtMs),
         ],
         notes: [
-          `${fmtInt(eligible)} of ${fmtInt(before.total)} rows past ${RETENTION_DAYS} days (${SPAN_DAYS} days of rows, one partition a day); ${p0.partitions_dropped} partitions dropped holding ${fmtInt(p0.partition_rows_deleted)} rows, ${fmtInt(eligible - p0.partition_rows_deleted)} rows of the cutoff day deleted in ${p0.batches} batches`,
+          `${fmtInt(eligible)} of ${fmtInt(before.total)} rows past ${RETENTION_DAYS} days (${SPAN_DAYS} days of rows, one partition a day); ${p0.partitions_dropped} partitions dropped holding ${p0.partition_rows_estimated ? 'about ' : ''}${fmtInt(p0.partition_rows_deleted)} rows (${p0.partition_rows_estimated ? `from the statistics, off by ${fmtInt(p0.deleted_count - eligible)}` : 'counted'}), ${fmtInt(eligible - p0.partition_rows_deleted)} rows of the cutoff day deleted in ${p0.batches} batches`,
           `partitions ${parts.map((j) => fmtMs(j.ms)).join(' / ')}, batched rows ${rowJobs.map((j) => fmtMs(j.ms)).join(' / ')}, one DELETE ${refMs.map(fmtMs).join(' / ')} (runs in order; medians above); slowest drop call ${fmtMs(Math.max(...parts.map((j) => j.maxDropMs)))}`,
         ],
       };

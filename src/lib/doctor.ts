@@ -2,7 +2,7 @@ import { bindFeatures, type FeatureState } from './bindings/apply';
 import { readForeignKeyChildren, readIndexes, type CatalogIndex } from './bindings/catalog';
 import { bindingTables } from './bindings/compile';
 import { FEATURE_TITLES, FEATURES, type Bindings, type CronwardenConfig, type FeatureName } from './bindings/spec';
-import { quoteIdent, quoteTable } from './bindings/sql-text';
+import { quoteIdent, quoteLiteral, quoteTable } from './bindings/sql-text';
 import { createBudget } from './cron/budget';
 import { jobs, ruleJobs } from './cron/registry';
 import { bindRules } from './policies/apply';
@@ -57,7 +57,9 @@ interface Need {
   table: string;
   column: string;
   why: string;
+  /** The partial index's predicate, and the column it must mention for an index to count. */
   where?: string;
+  whereColumn?: string;
 }
 
 /** What each job's predicate reads by, on the team's tables (the source: the feature's SQL). */
@@ -65,7 +67,14 @@ function needs(b: Bindings, f: FeatureName, fkChildren: { table: string; column:
   switch (f) {
     case 'exports':
       return [
-        { table: b.exports.table, column: b.exports.columns.expiresAt, why: 'export-file-cleanup finds expired files by expiry' },
+        {
+          table: b.exports.table,
+          column: b.exports.columns.expiresAt,
+          why: 'export-file-cleanup finds expired files by expiry; retention by partition looks a partition up for completed exports by it',
+          // Partial on the completed words: both read completed exports only.
+          where: `${quoteIdent(b.exports.columns.status)} in (${b.exports.statuses.completed.map((w) => quoteLiteral(w)).join(', ')})`,
+          whereColumn: b.exports.columns.status,
+        },
         { table: b.exports.table, column: b.exports.columns.createdAt, why: 'export-log-cleanup deletes by creation time, oldest first' },
         { table: b.exports.table, column: b.exports.columns.filePath, why: 'no object is removed while another row references it' },
         { table: b.exports.table, column: b.exports.columns.userId, why: 'a deleted user\'s exports are found by user' },
@@ -101,13 +110,17 @@ function leading(index: CatalogIndex): string {
 }
 
 function advise(need: Need, indexes: CatalogIndex[]): IndexAdvice {
-  const present = indexes.some((i) => i.table === need.table && leading(i) === need.column);
+  const present = indexes.some(
+    (i) => i.table === need.table && leading(i) === need.column && (!need.whereColumn || (i.predicate ?? '').includes(need.whereColumn)),
+  );
   const rel = need.table.split('.')[1];
   const name = `${rel}_${need.column}_idx`.slice(0, 63);
   return {
-    ...need,
+    table: need.table,
+    column: need.column,
+    why: need.why,
     present,
-    statement: `create index concurrently if not exists ${quoteIdent(name)} on ${quoteTable(need.table)} (${quoteIdent(need.column)});`,
+    statement: `create index concurrently if not exists ${quoteIdent(name)} on ${quoteTable(need.table)} (${quoteIdent(need.column)})${need.where ? ` where ${need.where}` : ''};`,
   };
 }
 

@@ -47,6 +47,20 @@ describeEngines('doctor', (engine) => {
     expect(report.ok).toBe(true);
   });
 
+  it('the expiry index counts only when partial on the completed words: file cleanup and retention by partition read completed exports by it', async () => {
+    const app = await existingApp(engine, existingAppBindings());
+    await app.db.exec(`drop index public.data_exports_ttl_idx; create index data_exports_ttl_plain_idx on public.data_exports (ttl_until)`);
+    const { deps } = testDeps(app.db, { bindings: app.bindings, features: app.features });
+    const ttl = async () => (await runDoctor(deps)).features.find((f) => f.feature === 'exports')!.indexes.find((i) => i.column === 'ttl_until')!;
+    const advice = await ttl();
+    expect(advice).toMatchObject({
+      present: false,
+      statement: `create index concurrently if not exists "data_exports_ttl_until_idx" on "public"."data_exports" ("ttl_until") where "state" in ('ready');`,
+    });
+    await app.db.exec(advice.statement);
+    expect((await ttl()).present).toBe(true);
+  });
+
   it('retention policies: bound with a dry run that changes nothing and the index its selection needs; a refused one is not ok', async () => {
     const app = await existingApp(engine, existingAppBindings());
     await app.db.exec(`insert into public.audit_logs (event, at) values ('login', now() - interval '40 days'), ('login', now() - interval '1 day'), ('export', now() - interval '40 days')`);

@@ -191,6 +191,45 @@ function suite(engine: Engine, how: 'partman' | 'declarative') {
     expect(await partitions(db)).not.toContain(`${TABLE}_p2026_10_25`);
   });
 
+  it('a partition of 10,000 rows or more is dropped unread: its rows are the statistics figure, marked estimated; archived rows are counted', async () => {
+    const BIG = 12_000;
+    for (const archive of [false, true]) {
+      const db = await engine.fresh();
+      const rows = fixture();
+      await partitionedTable(db, rows, how);
+      await db.query(
+        `insert into public.${TABLE} (export_id, user_id, format, status, created_at)
+         select ('2d000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, '2c000000-0000-4000-8000-00000000aaaa', 'json', 'failed',
+                timestamptz '2026-10-22T00:00:00Z' + make_interval(secs => i)
+           from generate_series(1, $1::integer) i`,
+        [BIG],
+      );
+      // What autovacuum does once a day's writes stop: the statistics now hold its row count.
+      await db.exec(`analyze public.${TABLE}`);
+      // A statistic that disagrees with the rows: the figure reported is the statistic's, so
+      // the job did not read them to count.
+      await db.exec(`update pg_class set reltuples = ${BIG + 500} where oid = 'public.${TABLE}_p2026_10_22'::regclass`);
+      const storage = tempStorage();
+      const out = await exportLogCleanup(deps(db, storage, archive), { batchSize: 5000 });
+      const gone = eligible(rows).length + BIG;
+      expect(await db.query(`select count(*)::int as n from public.${TABLE} where created_at < $1`, [CUTOFF])).toEqual([{ n: 1 }]);
+      expect(await tableExists(db, `public.${TABLE}_p2026_10_22`)).toBe(false);
+      if (archive) {
+        expect(out).toMatchObject({ failed: false, deleted_count: gone, archived_count: gone, partition_rows_estimated: false });
+        expect((await archivedIds(storage)).length).toBe(gone);
+      } else {
+        expect(out).toMatchObject({
+          failed: false,
+          partitions_dropped: OLD_DAYS - 1,
+          // Oct 22 holds its 3 fixture rows and BIG more; its statistic says BIG + 500.
+          partition_rows_deleted: (OLD_DAYS - 2) * 3 + BIG + 500,
+          partition_rows_estimated: true,
+          deleted_count: gone - (BIG + 3) + (BIG + 500),
+        });
+      }
+    }
+  });
+
   it('archive on: every eligible row lands in exactly one verified object before its partition is dropped', async () => {
     const db = await engine.fresh();
     const rows = fixture();

@@ -79,6 +79,12 @@ export interface LogCleanupResult extends JobResult {
   partitions_dropped: number;
   /** Of deleted_count, the rows that went with them. */
   partition_rows_deleted: number;
+  /**
+   * True when partition_rows_deleted (and so deleted_count) holds a figure from PostgreSQL's
+   * statistics: a partition of 10,000 rows or more dropped with archival off is not read, so
+   * its rows are not counted one by one. Archived rows are always counted exactly.
+   */
+  partition_rows_estimated: boolean;
   /** Partitions past the cutoff kept attached because they hold a kept row. */
   partitions_kept: number;
   partial: boolean;
@@ -198,6 +204,7 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
       batches: 0,
       partitions_dropped: 0,
       partition_rows_deleted: 0,
+      partition_rows_estimated: false,
       partitions_kept: 0,
       partial: false,
       would_delete_count: stats.eligible_for_cleanup,
@@ -343,6 +350,7 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
       retention_days: retentionDays,
       batches,
       partitions_dropped: parts?.partitions_dropped ?? 0,
+      partition_rows_estimated: parts?.partition_rows_estimated ?? false,
       partial,
       failed,
       duration_ms,
@@ -360,6 +368,7 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
     batches,
     partitions_dropped: parts?.partitions_dropped ?? 0,
     partition_rows_deleted: parts?.partition_rows_deleted ?? 0,
+    partition_rows_estimated: parts?.partition_rows_estimated ?? false,
     partitions_kept: parts?.partitions_kept.length ?? 0,
     partial,
     failed,
@@ -390,6 +399,8 @@ export interface PartitionRetentionResult {
   partitions_dropped: number;
   /** Rows that left with them. */
   partition_rows_deleted: number;
+  /** True when partition_rows_deleted holds a figure from the statistics (see LogCleanupResult). */
+  partition_rows_estimated: boolean;
   partition_rows_archived: number;
   archive_objects: number;
   archive_keys: string[];
@@ -436,6 +447,7 @@ export async function retireOldPartitions(
   const out: PartitionRetentionResult = {
     partitions_dropped: 0,
     partition_rows_deleted: 0,
+    partition_rows_estimated: false,
     partition_rows_archived: 0,
     archive_objects: 0,
     archive_keys: [],
@@ -470,7 +482,7 @@ export async function retireOldPartitions(
       let archiveIt = Boolean(p.archive);
       if (p.step === 'due') {
         const [d] = await step(() =>
-          db.rpc<{ outcome: string; row_count: number }>('export_partition_detach', {
+          db.rpc<{ outcome: string; row_count: number; row_count_estimated: boolean }>('export_partition_detach', {
             p_partition: p.partition_name,
             p_retention_days: retentionDays,
             p_now: startedAt,
@@ -489,7 +501,7 @@ export async function retireOldPartitions(
         if (d.outcome !== 'detached') continue;
         archiveIt = archive && Number(d.row_count) > 0;
         log.info(
-          { type: 'export_log_partition_detached', partition: p.partition_name, rows: Number(d.row_count), range_from: toDate(p.range_from).toISOString(), range_to: toDate(p.range_to).toISOString() },
+          { type: 'export_log_partition_detached', partition: p.partition_name, rows: Number(d.row_count), rows_estimated: Boolean(d.row_count_estimated), range_from: toDate(p.range_from).toISOString(), range_to: toDate(p.range_to).toISOString() },
           'export log partition detached',
         );
       }
@@ -543,14 +555,21 @@ export async function retireOldPartitions(
         }
       }
 
-      const [dr] = await step(() => db.rpc<{ outcome: string; row_count: number }>('export_partition_drop', { p_partition: p.partition_name }));
+      const [dr] = await step(() =>
+        db.rpc<{ outcome: string; row_count: number; row_count_estimated: boolean }>('export_partition_drop', { p_partition: p.partition_name }),
+      );
       if (dr.outcome === 'dropped') {
         out.partitions_dropped++;
         out.partition_rows_deleted += Number(dr.row_count);
-        log.info({ type: 'export_log_partition_dropped', partition: p.partition_name, rows: Number(dr.row_count) }, 'export log partition dropped');
+        if (dr.row_count_estimated) out.partition_rows_estimated = true;
+        log.info(
+          { type: 'export_log_partition_dropped', partition: p.partition_name, rows: Number(dr.row_count), rows_estimated: Boolean(dr.row_count_estimated) },
+          'export log partition dropped',
+        );
       } else if (dr.outcome === 'not_archived') {
         // Archived up to its cursor and still holding rows after it: never dropped so.
-        out.errors.push({ subject: p.partition_name, message: `detached partition still holds ${Number(dr.row_count)} rows not archived; not dropped` });
+        const about = dr.row_count_estimated ? 'about ' : '';
+        out.errors.push({ subject: p.partition_name, message: `detached partition still holds ${about}${Number(dr.row_count)} rows not archived; not dropped` });
       }
     }
   }
