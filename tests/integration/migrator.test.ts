@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { appliedMigrations, migrate, MIGRATIONS_DIR, pendingMigrations, readMigrations } from '../../src/lib/db/migrator';
+import { renderSupabaseCronMigration } from '../../src/lib/schedules/supabase-cron';
 import { describeEngines } from '../support/db';
 
 function tempMigrations(files: Record<string, string>): string {
@@ -40,6 +41,28 @@ describeEngines('migrator', (engine) => {
     expect((await migrate(db, { dir })).applied).toEqual([]);
     const rows = await db.query<{ n: number }>('select n from mig_probe order by n');
     expect(rows.map((r) => r.n)).toEqual([1, 2]);
+  });
+
+  it('a Supabase Cron schedules file beside the migrations is left out where pg_cron is not installed, and not pending there', async () => {
+    const db = await engine.fresh();
+    const schedules = renderSupabaseCronMigration({
+      appUrl: 'https://app.example.test',
+      jobs: [{ job: 'draft-cleanup', schedule: '0 * * * *', maxDurationSeconds: 60 }],
+      generatedAt: new Date('2026-12-01T00:00:00Z'),
+    });
+    const dir = tempMigrations({
+      '20990101000000_first.sql': 'create table mig_cron_probe (n integer);',
+      '20990101000001_cronwarden_schedules.sql': schedules,
+      '20990101000002_after.sql': 'insert into mig_cron_probe values (1);',
+    });
+    // Applied as is, the file refuses: this database has no pg_cron.
+    await expect(db.exec(schedules)).rejects.toThrow(/need pg_cron/);
+    expect(await migrate(db, { dir })).toMatchObject({
+      applied: ['20990101000000_first.sql', '20990101000002_after.sql'],
+      skipped: ['20990101000001_cronwarden_schedules.sql'],
+    });
+    expect(await pendingMigrations(db, dir)).toEqual([]);
+    expect((await appliedMigrations(db)).has('20990101000001_cronwarden_schedules.sql')).toBe(false);
   });
 
   it('rolls back a failing migration whole and does not record it', async () => {

@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobs } from '../../src/lib/cron/registry';
-import { pgNetTimeoutMs, renderSupabaseCronMigration, VAULT_SECRET_NAME, type SupabaseCronJob } from '../../src/lib/schedules/supabase-cron';
+import { pgCronJobName, pgNetTimeoutMs, renderSupabaseCronMigration, VAULT_SECRET_NAME, type SupabaseCronJob } from '../../src/lib/schedules/supabase-cron';
 import { JOB_SCHEDULES } from '../../src/lib/schedules/table';
 
 /**
@@ -170,6 +170,32 @@ describe.skipIf(!adminUrl)('Supabase Cron migration on PostgreSQL + pg_cron', ()
     await expect(sql.unsafe(migration())).rejects.toThrow(/need pg_net/);
     expect(await cronJobs()).toEqual(before);
     await sql.unsafe('alter function net.http_get_renamed(text, jsonb, jsonb, integer) rename to http_get');
+  });
+
+  it('rule jobs too, long names included: one cron.job each, names within 63 bytes and distinct, each calling its own route', async () => {
+    const teamBefore = await team();
+    const rules: SupabaseCronJob[] = [
+      { job: 'policies/expired-sessions', schedule: '15 4 * * *', maxDurationSeconds: 300 },
+      // 25 + 40 bytes: cut to 63, both would be one name, and the second schedule would replace the first.
+      { job: 'orphan-sweeps/customer-invoice-attachments-originals-a', schedule: '0 5 * * *', maxDurationSeconds: 300 },
+      { job: 'orphan-sweeps/customer-invoice-attachments-originals-b', schedule: '30 5 * * *', maxDurationSeconds: 300 },
+    ];
+    const all = [...tableJobs, ...rules];
+    await sql.unsafe(migration(all));
+    const mine = await ours();
+    expect(mine).toHaveLength(all.length);
+    expect(new Set(mine.map((j) => j.jobname)).size).toBe(all.length);
+    for (const j of mine) expect(Buffer.byteLength(j.jobname!)).toBeLessThanOrEqual(63);
+    for (const r of rules) {
+      const row = mine.find((j) => j.jobname === pgCronJobName(r.job))!;
+      expect(row.schedule).toBe(r.schedule);
+      const [{ http_get: id }] = await sql.unsafe<{ http_get: string }[]>(row.command);
+      const [call] = await sql<{ url: string }[]>`select url from net.recorded_calls where id = ${id}`;
+      expect(call.url).toBe(`${APP_URL}/api/cron/${r.job}`);
+    }
+    expect(await team()).toEqual(teamBefore);
+    await sql.unsafe(migration());
+    expect(await ours()).toHaveLength(JOB_SCHEDULES.length);
   });
 
   it("the removal SQL in the file's header removes ours and only ours", async () => {

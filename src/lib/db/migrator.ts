@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { SUPABASE_CRON_FILE_HEADER } from '../schedules/supabase-cron';
 import type { SqlDb } from './types';
 
 // Read at run time from the project folder (next start runs there); tracing must not follow them.
@@ -21,7 +22,15 @@ export interface MigrationFile {
   name: string;
   sql: string;
   checksum: string;
+  /**
+   * A Supabase Cron schedules file (`npm run schedules -- --target supabase-cron --write`): its
+   * first line is SUPABASE_CRON_FILE_HEADER. `supabase db push` applies it to the project's
+   * database; this migrator applies it only where pg_cron is installed, so the embedded
+   * database, the tests and a plain PostgreSQL keep working beside it.
+   */
+  schedules: boolean;
 }
+
 
 export function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
   return fs
@@ -31,7 +40,7 @@ export function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
     .map((name) => {
       if (!NAME.test(name)) throw new Error(`Migration file name must be <14-digit timestamp>_<name>.sql: ${name}`);
       const sql = fs.readFileSync(/*turbopackIgnore: true*/ path.join(dir, name), 'utf8');
-      return { name, sql, checksum: sha256(sql) };
+      return { name, sql, checksum: sha256(sql), schedules: sql.startsWith(SUPABASE_CRON_FILE_HEADER) };
     });
 }
 
@@ -69,18 +78,26 @@ export async function appliedMigrations(db: SqlDb): Promise<Map<string, string>>
   return new Map(rows.map((r) => [r.name, r.checksum]));
 }
 
+async function hasPgCron(db: SqlDb): Promise<boolean> {
+  const [row] = await db.query<{ ok: boolean }>(`select exists (select 1 from pg_extension where extname = 'pg_cron') as ok`);
+  return row.ok;
+}
+
 /**
  * Applies every migration not yet recorded, in name order, each in its own transaction together
  * with its record, under an advisory lock so two processes starting at once apply it once.
- * With `demo`, then the demo app's tables (and rows), each file written to be re-runnable and
- * applied again when it changes. Returns what it applied.
+ * Supabase Cron schedules files are left out (not recorded) where pg_cron is not installed:
+ * `skipped` names them. With `demo`, then the demo app's tables (and rows), each file written to
+ * be re-runnable and applied again when it changes. Returns what it applied.
  */
 export async function migrate(
   db: SqlDb,
   options: { dir?: string; demo?: DemoMode; demoSchemaFile?: string; demoSeedFile?: string } = {},
-): Promise<{ applied: string[]; demo: string[] }> {
-  const files = readMigrations(options.dir);
+): Promise<{ applied: string[]; demo: string[]; skipped: string[] }> {
+  const all = readMigrations(options.dir);
   await ensureTable(db);
+  const skipped = all.some((f) => f.schedules) && !(await hasPgCron(db)) ? all.filter((f) => f.schedules).map((f) => f.name) : [];
+  const files = all.filter((f) => !skipped.includes(f.name));
   const applied: string[] = [];
   const applyOnce = async (name: string, sql: string, checksum: string, reapplyOnChange: boolean) =>
     db.transaction(async (tx) => {
@@ -107,13 +124,13 @@ export async function migrate(
     const sql = fs.readFileSync(/*turbopackIgnore: true*/ file, 'utf8');
     if (await applyOnce(name, sql, sha256(sql), true)) demo.push(name);
   }
-  return { applied, demo };
+  return { applied, demo, skipped };
 }
 
-/** Names of migration files not yet applied (for /api/health). */
+/** Names of migration files not yet applied (for /api/health); schedules files only where pg_cron is installed. */
 export async function pendingMigrations(db: SqlDb, dir?: string): Promise<string[]> {
   const done = await appliedMigrations(db);
-  return readMigrations(dir)
-    .map((f) => f.name)
-    .filter((n) => !done.has(n));
+  const files = readMigrations(dir);
+  const cron = files.some((f) => f.schedules) ? await hasPgCron(db) : false;
+  return files.filter((f) => !done.has(f.name) && (!f.schedules || cron)).map((f) => f.name);
 }

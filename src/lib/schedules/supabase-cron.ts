@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CRON_PATH_PREFIX, describeSchedule } from '../cron/schedule';
 
 /**
@@ -9,6 +10,25 @@ import { CRON_PATH_PREFIX, describeSchedule } from '../cron/schedule';
  */
 
 export const PG_CRON_JOB_PREFIX = 'cronwarden:';
+/** pg_cron's job names are of type name: PostgreSQL keeps their first 63 bytes. */
+const PG_NAME_MAX_BYTES = 63;
+
+/**
+ * The pg_cron job name of `job`: `cronwarden:<job>`, or, past 63 bytes, its first 54 bytes, '~'
+ * and 8 hex digits of the job's SHA-256, so two long names never cut down to the same one (a
+ * second cron.schedule of one name replaces the first: a sweep would silently never run).
+ */
+export function pgCronJobName(job: string): string {
+  const full = PG_CRON_JOB_PREFIX + job;
+  if (Buffer.byteLength(full) <= PG_NAME_MAX_BYTES) return full;
+  const tag = createHash('sha256').update(job).digest('hex').slice(0, 8);
+  let head = full;
+  while (Buffer.byteLength(head) > PG_NAME_MAX_BYTES - 9) head = head.slice(0, -1);
+  return `${head}~${tag}`;
+}
+
+/** The first line of every generated file: the migrator knows it by this (src/lib/db/migrator.ts). */
+export const SUPABASE_CRON_FILE_HEADER = '-- Cronwarden schedules for Supabase Cron (pg_cron + pg_net).';
 export const VAULT_SECRET_NAME = 'cronwarden_cron_secret';
 /** Seconds pg_net waits for a job's answer beyond the job's own time limit. */
 export const PG_NET_TIMEOUT_MARGIN_SECONDS = 30;
@@ -83,19 +103,19 @@ export function renderSupabaseCronMigration(options: SupabaseCronOptions): strin
   const schedules = options.jobs.map((j) => {
     const command = pgCronCommand(baseUrl, j);
     return [
-      `  perform cron.schedule(${sqlLiteral(PG_CRON_JOB_PREFIX + j.job)}, ${sqlLiteral(j.schedule)}, ${COMMAND_TAG}`,
+      `  perform cron.schedule(${sqlLiteral(pgCronJobName(j.job))}, ${sqlLiteral(j.schedule)}, ${COMMAND_TAG}`,
       `    ${command}`,
       `  ${COMMAND_TAG});`,
     ].join('\n');
   });
-  const width = Math.max(...options.jobs.map((j) => j.job.length)) + PG_CRON_JOB_PREFIX.length;
+  const width = Math.max(...options.jobs.map((j) => pgCronJobName(j.job).length));
   const listing = options.jobs.map(
     (j) =>
-      `--   ${(PG_CRON_JOB_PREFIX + j.job).padEnd(width)}  ${j.schedule.padEnd(12)}  ${describeSchedule(j.schedule)}, timeout ${pgNetTimeoutMs(j.maxDurationSeconds) / 1000} s`,
+      `--   ${pgCronJobName(j.job).padEnd(width)}  ${j.schedule.padEnd(12)}  ${describeSchedule(j.schedule)}, timeout ${pgNetTimeoutMs(j.maxDurationSeconds) / 1000} s`,
   );
   const prefixPattern = sqlLiteral(`${PG_CRON_JOB_PREFIX}%`);
   const secret = sqlLiteral(VAULT_SECRET_NAME);
-  return `-- Cronwarden schedules for Supabase Cron (pg_cron + pg_net).
+  return `${SUPABASE_CRON_FILE_HEADER}
 -- Generated ${options.generatedAt.toISOString().replace(/\.\d{3}Z$/, 'Z')} by \`npx tsx scripts/schedules.ts --target supabase-cron\`
 -- from Cronwarden's schedule table. Do not edit: generate a newer file instead.
 --
