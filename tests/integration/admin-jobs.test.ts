@@ -46,7 +46,7 @@ describeEngines('admin jobs overview', (engine) => {
     await insertRun(db, { id: id(3), status: 'succeeded', started: '2026-11-23T04:30:00Z', duration: 75, rows: 12 });
     await insertRun(db, { id: id(4), status: 'skipped', started: '2026-11-23T04:30:01Z' });
 
-    const overview = await jobsOverview(db, NOW, new Map([[JOB, 2]]));
+    const overview = await jobsOverview(db, NOW, new Map([[JOB, 2]]), 'vercel-pro');
     // The built-in jobs, then the default configuration's rule jobs.
     expect(overview.map((j) => j.name)).toEqual([...jobs, ...ruleJobs()].map((j) => j.name));
     const prune = overview.find((j) => j.name === JOB)!;
@@ -58,7 +58,7 @@ describeEngines('admin jobs overview', (engine) => {
       schedule,
       schedule_text: describeSchedule(schedule),
       next_run_at: nextRuns(schedule, 1, NOW)[0].toISOString(),
-      // scheduler.json declares Vercel Pro; these runs came from the local scheduler.
+      // Vercel Pro fires the jobs; these runs came from the local scheduler.
       fired_by: { scheduler: 'vercel-pro', label: 'Vercel Cron (Pro)', less_often: false, last_fired_at: null },
       running: false,
       // 24 h before NOW: the 04:30 runs of today (succeeded and skipped); yesterday's failure is older.

@@ -59,6 +59,9 @@ export async function startApp(env: Record<string, string> = {}, options: StartO
       CRON_SECRET: TEST_CRON_SECRET,
       // The demo app's tables (empty unless a test asks for its rows), bound by the default bindings.
       DEMO_APP: env.DEMO_APP ?? (env.SEED_DEMO_DATA === 'true' ? 'data' : 'tables'),
+      // The tests expect Vercel Pro whatever the project's scheduler.json declares (a team on
+      // Hobby or Supabase Cron switches it with npm run schedules, and the suite stays green).
+      CRON_SCHEDULER: 'vercel-pro',
       LOG_LEVEL: 'info',
       DATA_DIR: dataDir,
       ...env,

@@ -6,19 +6,26 @@ import { migrationTimestamp, runSchedulesCommand } from '../../scripts/lib/sched
 import { DISPATCH_PATH } from '../../src/lib/schedules/table';
 
 const NOW = new Date('2026-12-01T10:20:30.456Z');
+const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-/** A copy of this repository's vercel.json and scheduler.json in a temp folder. */
+/**
+ * A project on Vercel Pro in a temp folder: this repository's vercel.json (its other settings)
+ * with the crons the command writes for Pro, whatever this repository's scheduler.json declares.
+ */
 function project(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cw-schedules-'));
   dirs.push(dir);
   fs.copyFileSync('vercel.json', path.join(dir, 'vercel.json'));
-  fs.copyFileSync('scheduler.json', path.join(dir, 'scheduler.json'));
+  fs.writeFileSync(path.join(dir, 'scheduler.json'), JSON.stringify({ ...readJson('scheduler.json'), scheduler: 'vercel-pro' }));
+  expect(run(dir, '--target', 'vercel-pro', '--write').code).toBe(0);
   return dir;
 }
+
+const proVercelJson = (dir: string) => fs.readFileSync(path.join(dir, 'vercel.json'), 'utf8');
 
 function run(dir: string, ...args: string[]) {
   let out = '';
@@ -27,7 +34,6 @@ function run(dir: string, ...args: string[]) {
   return { code, out, err };
 }
 
-const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 
 describe('npx tsx scripts/schedules.ts', () => {
   it('prints the Pro vercel.json by default, and says it would be refused on Hobby', () => {
@@ -36,7 +42,7 @@ describe('npx tsx scripts/schedules.ts', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('Target: vercel-pro');
     expect(r.out).toContain('On Vercel Hobby this vercel.json would be refused (4 crons run more than once a day)');
-    expect(r.out.endsWith(fs.readFileSync('vercel.json', 'utf8'))).toBe(true);
+    expect(r.out.endsWith(proVercelJson(dir))).toBe(true);
   });
 
   it('vercel-hobby: says plainly which jobs run once a day and what that means', () => {
@@ -97,6 +103,7 @@ describe('npx tsx scripts/schedules.ts', () => {
 
   it('refuses what it cannot do, with a message and exit code 2', () => {
     const dir = project();
+    const before = proVercelJson(dir);
     const noUrl = run(dir, '--target', 'supabase-cron');
     expect(noUrl).toMatchObject({ code: 2 });
     expect(noUrl.err).toContain('needs --url');
@@ -107,7 +114,7 @@ describe('npx tsx scripts/schedules.ts', () => {
     expect(run(dir, '--target', 'vercel-pro', '--url', 'https://a.example').code).toBe(2);
     expect(run(dir, '--target', 'supabase-cron', '--url', 'http://127.0.0.1:3000').err).toContain("the database server itself from pg_net's side");
     // Nothing was written by any of these.
-    expect(fs.readFileSync(path.join(dir, 'vercel.json'), 'utf8')).toBe(fs.readFileSync('vercel.json', 'utf8'));
+    expect(fs.readFileSync(path.join(dir, 'vercel.json'), 'utf8')).toBe(before);
     expect(fs.existsSync(path.join(dir, 'supabase'))).toBe(false);
   });
 });
