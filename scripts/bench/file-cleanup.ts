@@ -68,6 +68,8 @@ export const fileCleanup: BenchCase = {
       let batches = 0;
       let maxClaim = 0;
       let maxFinish = 0;
+      /** Mean time per run in each database call of the job, by function (ms). */
+      const dbMs: Record<string, number> = {};
       let s = { root: '', storage: null as unknown as LocalStorage, due: 0, live: 0 };
 
       for (let r = 1; r <= runs; r++) {
@@ -83,6 +85,7 @@ export const fileCleanup: BenchCase = {
         batches = Number(out.result.batches);
         maxClaim = Math.max(maxClaim, t.max('export_claim_expired_files'));
         maxFinish = Math.max(maxFinish, t.max('export_finish_file_cleanup'));
+        for (const [fn, list] of t.calls) dbMs[fn] = Math.round((dbMs[fn] ?? 0) + list.reduce((a, b) => a + b, 0) / runs);
 
         // Reference: one select, one storage call with every path, one update.
         s = await seed(ctx, db, `one statement, run ${r}/${runs}`);
@@ -133,7 +136,7 @@ export const fileCleanup: BenchCase = {
           rows: s.due,
           ms: median(jobMs),
           runs,
-          details: { runs_ms: jobMs.map(Math.round), batches, max_claim_ms: Math.round(maxClaim), max_finish_ms: Math.round(maxFinish) },
+          details: { runs_ms: jobMs.map(Math.round), batches, max_claim_ms: Math.round(maxClaim), max_finish_ms: Math.round(maxFinish), db_ms_by_call: dbMs },
         },
         ...(ctx.naive ? [{ method: 'naive' as const, label: `select ${NAIVE_PAGE}, remove each file, update the ${NAIVE_PAGE}`, rows: s.due, ms: naive.ms, runs: 1 }] : []),
         { method: 'reference', label: 'one select, remove(all paths), one update', rows: s.due, ms: median(refMs), runs, details: { runs_ms: refMs.map(Math.round) } },
