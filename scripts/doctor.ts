@@ -8,7 +8,7 @@
 import { BindingConfigError } from '../src/lib/bindings/spec';
 import { loadConfigFile } from './lib/cronwarden-config';
 import { ConfigError, loadConfig } from '../src/lib/config';
-import { runDoctor, type DoctorReport } from '../src/lib/doctor';
+import { runDoctorIsolated, type DoctorReport } from '../src/lib/doctor';
 import { createLogger } from '../src/lib/logger';
 import { openJobDeps } from '../src/lib/world';
 import { loadDotEnv } from './lib/env';
@@ -22,7 +22,7 @@ try {
   const cronwarden = await loadConfigFile(process.argv);
   const deps = await openJobDeps(config, { bindings: cronwarden.bindings, cronwarden, log: createLogger({ level: 'silent', secrets: config.secrets }) });
   try {
-    report = await runDoctor(deps, cronwarden);
+    report = await runDoctorIsolated(deps, cronwarden);
   } finally {
     await deps.db.close();
   }

@@ -1,6 +1,8 @@
 import { expect, it } from 'vitest';
 import { demoBindings, parseCronwardenConfig } from '../../src/lib/bindings/spec';
-import { runDoctor } from '../../src/lib/doctor';
+import { runDoctor, runDoctorIsolated } from '../../src/lib/doctor';
+import { runJob } from '../../src/lib/cron/runner';
+import { draftCleanupJob } from '../../src/lib/jobs/draft-cleanup';
 import { describeEngines } from '../support/db';
 import { testDeps } from '../support/deps';
 import { existingApp, existingAppBindings } from '../support/existing-app';
@@ -45,6 +47,26 @@ describeEngines('doctor', (engine) => {
     expect(again.features.find((f) => f.feature === 'exports')!.indexes.find((i) => i.column === 'requested_at')!.present).toBe(true);
     expect((await app.db.query(`select count(*)::int as n from public.lessons`))[0]).toEqual({ n: 1 });
     expect(report.ok).toBe(true);
+  });
+
+  it('a candidate config is checked and dry-run without becoming live: the app keeps deleting by its own binding', async () => {
+    const app = await existingApp(engine, existingAppBindings());
+    // Two old drafts: one unused by the live rule, one that a worker started (kept by it).
+    await app.db.exec(`insert into public.lessons (title, is_draft, generation_started_at, inserted_at) values
+      ('unused', true, null, now() - interval '3 days'), ('started', true, now() - interval '2 days', now() - interval '3 days')`);
+    const broader = existingAppBindings();
+    broader.drafts.unused = [{ column: 'is_draft', op: 'is true' }];
+    const candidate = testDeps(app.db, { bindings: broader, features: app.features }).deps;
+    const report = await runDoctorIsolated(candidate);
+    const drafts = report.features.find((f) => f.feature === 'drafts')!;
+    expect(drafts.bound).toBe(true);
+    // The report is the candidate's: it would delete both.
+    expect(drafts.dryRuns.find((d) => d.job === 'draft-cleanup')!.result).toMatchObject({ would_delete_count: 2 });
+    // The live binding is unchanged: a run now deletes by the live rule alone.
+    const { deps } = testDeps(app.db, { bindings: app.bindings, features: app.features });
+    const out = await runJob(draftCleanupJob, { input: {}, dryRun: false, trigger: 'script' }, deps);
+    expect(out).toMatchObject({ kind: 'finished', status: 'succeeded', result: { deleted_count: 1 } });
+    expect(await app.db.query(`select title from public.lessons order by id`)).toEqual([{ title: 'started' }]);
   });
 
   it('the expiry index counts only when partial on the completed words: file cleanup and retention by partition read completed exports by it', async () => {
