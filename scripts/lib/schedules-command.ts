@@ -218,6 +218,15 @@ export function runSchedulesCommand(argv: string[], io: CommandIo): number {
     fs.writeFileSync(declarationFile, `${JSON.stringify(nextDeclaration, null, 2)}\n`);
     written.push(declarationFile);
     io.out(`\nWrote:\n${written.map((w) => `  ${path.relative(io.cwd, w) || w}`).join('\n')}\n`);
+    const previous = (declaration as { scheduler?: unknown } | null)?.scheduler;
+    if (previous === 'supabase-cron' && target !== 'supabase-cron') {
+      // pg_cron keeps firing what the database holds: both schedulers would run the jobs.
+      io.out(
+        `\nYour database still holds the Supabase Cron schedules, and pg_cron keeps firing them beside ${target}.\n` +
+          'Remove them in a new migration (supabase migration new remove_cronwarden_schedules) holding:\n' +
+          `  select cron.unschedule(jobid) from cron.job where jobname like '${PG_CRON_JOB_PREFIX}%';\n`,
+      );
+    }
     if (migration !== undefined) {
       io.out(
         `\nNext: store the secret once in Vault (select vault.create_secret('<CRON_SECRET>', '${VAULT_SECRET_NAME}');),\n` +

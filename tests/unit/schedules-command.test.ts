@@ -101,6 +101,17 @@ describe('npx tsx scripts/schedules.ts', () => {
     expect(migrationTimestamp(NOW)).toBe('20261201102030');
   });
 
+  it('switching away from supabase-cron says that pg_cron still fires the old schedules, and how to remove them', () => {
+    const dir = project();
+    expect(run(dir, '--target', 'supabase-cron', '--url', 'https://app.example.com', '--write').code).toBe(0);
+    const back = run(dir, '--target', 'vercel-pro', '--write');
+    expect(back.code).toBe(0);
+    expect(back.out).toContain('pg_cron keeps firing them beside vercel-pro');
+    expect(back.out).toContain("select cron.unschedule(jobid) from cron.job where jobname like 'cronwarden:%';");
+    // Said once: the declaration now is vercel-pro.
+    expect(run(dir, '--target', 'vercel-hobby', '--write').out).not.toContain('pg_cron keeps firing');
+  });
+
   it('refuses what it cannot do, with a message and exit code 2', () => {
     const dir = project();
     const before = proVercelJson(dir);
