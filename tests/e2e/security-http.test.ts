@@ -289,6 +289,7 @@ describe('security over real HTTP (next start)', () => {
     for (const name of ['__proto__', 'constructor', 'prototype']) {
       const targets: [string, RequestInit][] = [
         [`/api/cron/run-history-prune?${name}=1`, { headers: { authorization: `Bearer ${TEST_CRON_SECRET}` } }],
+        [`/api/cron/dispatch?${name}=1`, { headers: { authorization: `Bearer ${TEST_CRON_SECRET}` } }],
         [`/api/admin/jobs?${name}=1`, { headers: bearer }],
         [`/api/admin/runs?${name}=1`, { headers: bearer }],
         [`/api/admin/runs/${randomUUID()}?${name}=1`, { headers: bearer }],

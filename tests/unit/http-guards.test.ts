@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { DispatchReport } from '../../src/lib/cron/dispatcher';
+import { dispatchResponse } from '../../src/lib/http/dispatch-route';
 import { describe, expect, it } from 'vitest';
 import { outcomeResponse } from '../../src/lib/cron/route';
 import type { RunOutcome, RunStatus } from '../../src/lib/cron/runner';
@@ -25,6 +27,27 @@ describe('run outcome answers', () => {
       const body = await res.json();
       expect(Object.keys(body).sort()).toEqual(['result', 'success', 'timestamp']);
       expect(body).toMatchObject({ success: status !== 'failed', result: { status, run_id: 'r1' } });
+    }
+  });
+});
+
+describe('the dispatch route (Vercel Hobby)', () => {
+  it('answers 500 with its whole report when a job it ran failed, 200 otherwise', async () => {
+    const report = (failed: number): DispatchReport => ({
+      jobs: [{ job: 'export-file-cleanup', action: 'ran', status: failed ? 'failed' : 'succeeded', last_run_at: null, due_since: null }],
+      ran: 1,
+      failed,
+      skipped_running: 0,
+      deferred: 0,
+      not_due: 0,
+      dry_run: false,
+      duration_ms: 12,
+      timestamp: '2026-12-01T05:00:00.000Z',
+    });
+    for (const failed of [1, 0]) {
+      const res = dispatchResponse(report(failed));
+      expect(res.status).toBe(failed ? 500 : 200);
+      expect(await res.json()).toMatchObject({ success: !failed, result: { failed, jobs: [{ job: 'export-file-cleanup' }] } });
     }
   });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getApp, getJobDeps } from '../app';
 import { checkBearer } from '../cron/auth';
-import { dispatchDueJobs, type DispatchEntry } from '../cron/dispatcher';
+import { dispatchDueJobs, type DispatchEntry, type DispatchReport } from '../cron/dispatcher';
 import { getJob } from '../cron/registry';
 import { failureResponse } from '../cron/route';
 import { DISPATCH_MAX_DURATION_SECONDS, dispatchOrder } from '../schedules/table';
@@ -20,25 +20,33 @@ export function dispatchEntries(): DispatchEntry[] {
 }
 
 /**
+ * The dispatch's answer: 500 when a job it ran failed, with the whole report (on Vercel Hobby this
+ * is the only cron, so its log and any uptime check see the failure), 200 otherwise.
+ */
+export function dispatchResponse(report: DispatchReport): Response {
+  return jsonResponse({ success: report.failed === 0, result: report, timestamp: report.timestamp }, report.failed > 0 ? 500 : 200);
+}
+
+/**
  * GET /api/cron/dispatch (Vercel Hobby's single daily cron; any caller with CRON_SECRET): runs
  * every job due since its last recorded run, one after the other within the route's time limit,
  * and answers `{ success, result: { jobs: [{ job, action, status, run_id, ... }], ran, failed,
  * skipped_running, deferred, not_due, dry_run, duration_ms, timestamp }, timestamp }`.
- * success is false when a job that ran failed. 401/400/500 as every cron route; `?dryRun=1` runs
+ * success is false, and the status 500, when a job that ran failed. 401/400/500 as every cron route; `?dryRun=1` runs
  * each due job as a dry run.
  */
 export function dispatchRoute(): Record<'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', Handler> {
   const GET: Handler = async (request) => {
     try {
       checkBearer(request.headers, getApp().config.cron.secret);
-      const { dryRun } = parseOrThrow(z.strictObject({ dryRun: dryRunParam }), queryObject(new URL(request.url)));
+      const { dryRun } = parseOrThrow(z.strictObject({ dryRun: dryRunParam }), queryObject(request));
       const deps = await getJobDeps();
       const report = await dispatchDueJobs(
         dispatchEntries(),
         { budgetMs: DISPATCH_MAX_DURATION_SECONDS * 1000, dryRun: dryRun ?? false },
         deps,
       );
-      return jsonResponse({ success: report.failed === 0, result: report, timestamp: report.timestamp });
+      return dispatchResponse(report);
     } catch (err) {
       return failureResponse(err);
     }
