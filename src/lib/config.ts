@@ -22,7 +22,7 @@ const optionalString = z
  * variable's name rather than trimmed: HTTP strips it from header values, so such a secret could
  * never match what a caller sends, and trimming would hide a copy-paste accident.
  */
-const secret = (minLength: number) =>
+const secret = (minLength: number, options: { bearer?: boolean } = {}) =>
   z
     .string()
     .optional()
@@ -31,6 +31,11 @@ const secret = (minLength: number) =>
       z
         .string()
         .refine((v) => v === v.trim(), { message: 'has leading or trailing whitespace (spaces, tabs or a newline); remove it' })
+        // A bearer token is one run of visible ASCII (RFC 6750's b64token is narrower still): a
+        // space or an accented letter inside could never arrive in an Authorization header.
+        .refine((v) => !options.bearer || /^[\x21-\x7e]*$/.test(v), {
+          message: 'may hold only visible ASCII characters (no spaces, tabs or accented letters): it is sent as a Bearer token',
+        })
         .refine((v) => v.length >= minLength, { message: `must be at least ${minLength} characters` })
         .optional(),
     );
@@ -83,7 +88,7 @@ const envSchema = z.object({
   /** Set to 1 by the Vercel platform itself: the client address comes from the platform. */
   VERCEL: optionalString,
 
-  CRON_SECRET: secret(16),
+  CRON_SECRET: secret(16, { bearer: true }),
   CRON_ENABLED: optionalString,
   MAINTENANCE_CRON_SECRET: secret(1),
   CRON_SCHEDULER: optionalString.pipe(z.enum(SCHEDULER_NAMES, { message: `must be one of ${SCHEDULER_NAMES.join(', ')}` }).optional()),
@@ -122,7 +127,7 @@ const envSchema = z.object({
 
   // Admin page and admin API
   ADMIN_PASSWORD: secret(8),
-  ADMIN_API_TOKEN: secret(16),
+  ADMIN_API_TOKEN: secret(16, { bearer: true }),
 
   // Alerting
   ALERT_REPEAT_MINUTES: intIn(240, 1, 10_080),
@@ -143,7 +148,7 @@ const envSchema = z.object({
   ),
   ALERT_EMAIL_FROM: optionalString.pipe(z.email({ message: 'must be an e-mail address' }).optional()),
   ALERT_EMAIL_TO: optionalString,
-  METRICS_TOKEN: secret(16),
+  METRICS_TOKEN: secret(16, { bearer: true }),
 
   // Features
   REDIS_URL: optionalString.pipe(

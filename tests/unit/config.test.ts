@@ -56,6 +56,28 @@ describe('configuration', () => {
       expect(message).not.toContain(value);
     }
   });
+  it.each(['CRON_SECRET', 'ADMIN_API_TOKEN', 'METRICS_TOKEN'])(
+    'refuses %s at start, naming it, when a space or a non-ASCII letter inside could never arrive as a Bearer token',
+    (variable) => {
+      for (const bad of ['0123456789abcdef 0123456789', '0123456789abcdéf0123456789', '0123456789abcdef\t0123456789']) {
+        let message = '';
+        try {
+          loadConfig({ [variable]: bad });
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+          message = (err as Error).message;
+        }
+        expect(message, JSON.stringify(bad)).toContain(`${variable}: may hold only visible ASCII characters`);
+        expect(message).not.toContain(bad);
+      }
+      expect(() => loadConfig({ [variable]: '0123456789abcdef-._~+/=0123456789' })).not.toThrow();
+    },
+  );
+
+  it('a password typed in the sign-in form may hold spaces and any letter', () => {
+    expect(loadConfig({ ADMIN_PASSWORD: 'correct horse battery staplé' }).admin.password).toBe('correct horse battery staplé');
+  });
+
   it('collects configured secrets for scrubbing, including the database password', () => {
     const c = loadConfig({ CRON_SECRET: 'c'.repeat(20), DATABASE_URL: 'postgres://u:s3cretpw@h/db' });
     expect(c.secrets).toContain('c'.repeat(20));
