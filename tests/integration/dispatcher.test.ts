@@ -45,6 +45,31 @@ const runsOf = (db: SqlDb, job: string) =>
     [job],
   );
 
+it('dueState within the hour Vercel Hobby fires in: a daily 05:30 job runs on each of four days dispatched at 05:45, 05:05, 05:50, 05:10, never twice in a day', () => {
+  const HOUR = 3_600_000;
+  const dispatches = ['2026-12-01T05:45:00Z', '2026-12-02T05:05:00Z', '2026-12-03T05:50:00Z', '2026-12-04T05:10:00Z'];
+  let last: Date | null = new Date('2026-11-30T05:40:00Z');
+  for (const at of dispatches) {
+    const now = new Date(at);
+    expect(dueState('30 5 * * *', last, now, HOUR).due, at).toBe(true);
+    last = now;
+    // A second dispatch later that hour (or a manual one) finds it done for the day.
+    expect(dueState('30 5 * * *', last, new Date(now.getTime() + 10 * 60_000), HOUR).due, `${at} again`).toBe(false);
+  }
+  // Without the window, the same dispatches run it every other day.
+  last = new Date('2026-11-30T05:40:00Z');
+  const ran: boolean[] = [];
+  for (const at of dispatches) {
+    const due = dueState('30 5 * * *', last, new Date(at)).due;
+    ran.push(due);
+    if (due) last = new Date(at);
+  }
+  expect(ran).toEqual([true, false, true, false]);
+  // Hourly and five-minute jobs stay due once a day; a 04:15 job too.
+  expect(dueState('0 * * * *', new Date('2026-12-01T05:45:00Z'), new Date('2026-12-02T05:05:00Z'), HOUR).due).toBe(true);
+  expect(dueState('15 4 * * *', new Date('2026-12-01T05:45:00Z'), new Date('2026-12-02T05:05:00Z'), HOUR).due).toBe(true);
+});
+
 it('dueState: due from the first scheduled time after the last run; a job that never ran is due', () => {
   expect(dueState('0 * * * *', new Date('2026-12-02T11:00:00Z'), NOW)).toEqual({ due: false, dueSince: null, nextDue: new Date('2026-12-02T12:00:00Z') });
   expect(dueState('0 * * * *', new Date('2026-12-02T10:59:00Z'), NOW)).toEqual({ due: true, dueSince: new Date('2026-12-02T11:00:00Z'), nextDue: null });

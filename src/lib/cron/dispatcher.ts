@@ -30,6 +30,8 @@ export interface DispatchOptions {
   dryRun?: boolean;
   /** Clock (ms) for the budgets; tests drive it. */
   budgetClock?: () => number;
+  /** How precisely the caller is fired, in ms (see dueState; the Hobby dispatch: 1 hour). */
+  windowMs?: number;
 }
 
 export type DispatchAction = 'ran' | 'not_due' | 'skipped_running' | 'deferred' | 'feature_off';
@@ -89,11 +91,23 @@ async function lastRunAt(deps: JobDeps, job: string): Promise<Date | null> {
 /**
  * Whether a job on `schedule` that last ran at `lastRun` is due at `now`: due since the first
  * scheduled time after `lastRun` when that time is not after `now`. A job that never ran is due.
+ *
+ * `windowMs` (0: none) is the precision of the caller's own firing, in UTC windows of that length
+ * from the epoch: Vercel Hobby fires the daily dispatch anywhere within its hour. A run then
+ * stands for every scheduled time in its window, and a scheduled time in the current window is
+ * due already, so a daily job timed inside the dispatch's hour (05:30, dispatches at 05:45,
+ * 05:05, 05:50, ...) runs once every day instead of every other day, and never twice in one.
  */
-export function dueState(schedule: string, lastRun: Date | null, now: Date): { due: boolean; dueSince: Date | null; nextDue: Date | null } {
+export function dueState(
+  schedule: string,
+  lastRun: Date | null,
+  now: Date,
+  windowMs = 0,
+): { due: boolean; dueSince: Date | null; nextDue: Date | null } {
   if (!lastRun) return { due: true, dueSince: null, nextDue: null };
-  const next = nextRuns(schedule, 1, lastRun)[0] ?? null;
-  if (next && next.getTime() <= now.getTime()) return { due: true, dueSince: next, nextDue: null };
+  const endOfWindow = (t: Date) => (windowMs > 0 ? Math.floor(t.getTime() / windowMs) * windowMs + windowMs - 1 : t.getTime());
+  const next = nextRuns(schedule, 1, new Date(endOfWindow(lastRun)))[0] ?? null;
+  if (next && next.getTime() <= endOfWindow(now)) return { due: true, dueSince: next, nextDue: null };
   return { due: false, dueSince: null, nextDue: next };
 }
 
@@ -131,7 +145,7 @@ export async function dispatchDueJobs(entries: DispatchEntry[], options: Dispatc
       continue;
     }
     const last = await lastRunAt(deps, name);
-    const state = dueState(entry.schedule, last, now);
+    const state = dueState(entry.schedule, last, now, options.windowMs ?? 0);
     const base = { job: name, last_run_at: last?.toISOString() ?? null, due_since: state.dueSince?.toISOString() ?? null };
     if (!state.due) {
       reports.push({ ...base, action: 'not_due', next_due_at: state.nextDue?.toISOString() ?? null });
