@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -77,7 +78,15 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? '127.0.0.1' : v.trim()))
-    .pipe(z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, { message: 'must be a host name or IP address such as 127.0.0.1 or 0.0.0.0' })),
+    .pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9.:-]{1,253}$/, { message: 'must be a host name or IP address such as 127.0.0.1 or 0.0.0.0' })
+        // Digits and dots are an IPv4 address (999.1.1.1 is none), a colon an IPv6 one.
+        .refine((v) => (/^[\d.]+$/.test(v) ? isIPv4(v) : v.includes(':') ? isIPv6(v) : true), {
+          message: 'is not a valid IP address (such as 127.0.0.1 or 0.0.0.0)',
+        }),
+    ),
   APP_URL: optionalUrl,
   /**
    * Reverse proxies in front of the app that append the client's address to X-Forwarded-For

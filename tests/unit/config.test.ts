@@ -100,6 +100,9 @@ describe('demo data', () => {
     expect(loadConfig({ HOST: '::1', PORT: '4100' }).appUrl).toBe('http://[::1]:4100');
     expect(loadConfig({ HOST: 'localhost', APP_URL: 'https://ops.example.com' }).appUrl).toBe('https://ops.example.com');
     expect(() => loadConfig({ HOST: 'a b' })).toThrow(/HOST: must be a host name or IP address/);
+    // Refused at start, not by Next's listen() with a stack trace.
+    expect(() => loadConfig({ HOST: '999.1.1.1' })).toThrow(/HOST: is not a valid IP address/);
+    expect(() => loadConfig({ HOST: 'fe80::zz' })).toThrow(/HOST: is not a valid IP address/);
   });
   it('a blank DATA_DIR means the default .data, as the scripts read it, not the project folder', () => {
     expect(loadConfig({ DATA_DIR: '' }).dataDir).toBe(path.resolve('.data'));
