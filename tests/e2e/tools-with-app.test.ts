@@ -134,6 +134,7 @@ describe('the README tools while the app runs on the embedded database', () => {
 
   it.each([
     ['GET', '/api/nope'],
+    ['GET', '/api'],
     ['POST', '/api/admin/no-such-thing'],
     ['DELETE', '/api/cron/draft-cleanup/extra'],
     ['GET', '/api/cron'],

@@ -1,7 +1,7 @@
 import { errorResponse } from '@/lib/http/errors';
 
 /**
- * Any /api/... path no route serves: a JSON 404 in the shared error shape instead of Next's HTML
+ * /api itself and any /api/... path no route serves: a JSON 404 in the shared error shape instead of Next's HTML
  * page (routes with their own path always win over this catch-all).
  */
 function notFound(request: Request): Response {
