@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { evaluateAlerts } from '../../src/lib/alerts/engine';
+import { allRules } from '../../src/lib/alerts/rules';
 import { runJob } from '../../src/lib/cron/runner';
 import type { SqlDb } from '../../src/lib/db/types';
 import {
@@ -7,6 +9,7 @@ import {
   exportFileCleanup,
   exportFileCleanupJob,
   FILE_CLAIM_TTL_SECONDS,
+  FILE_MAX_ATTEMPTS,
 } from '../../src/lib/jobs/export-file-cleanup';
 import type { LocalStorage } from '../../src/lib/storage/local';
 import type { RemoveResult, Storage } from '../../src/lib/storage/types';
@@ -179,6 +182,87 @@ describeEngines('export file cleanup', (engine) => {
       expect(final.get(f.id)!.cleanup_error).toBeNull();
       expect(await local.exists(f.path!)).toBe(false);
     }
+  });
+
+  it('keeps a file that a live export still references: the expired row sharing its path is marked expired, the live row and the object stay', async () => {
+    const db = await engine.fresh();
+    const storage = tempStorage();
+    const shared = `exports/${USER}/shared.jsonl`;
+    const completedAt = new Date(NOW.getTime() - 30 * H);
+    const row = (i: number, expiresInH: number): Fx => ({
+      id: id(i), status: 'completed', path: shared, expiresAt: new Date(NOW.getTime() + expiresInH * H),
+      completedAt, createdAt: completedAt, hasFile: true, size: 100,
+    });
+    // The reported input: one row expired an hour ago, the other expires in 7 days, one object.
+    await load(db, storage, [row(1, -1), row(2, 7 * 24)]);
+    const liveBefore = await db.query(`select * from export_logs where export_id = $1`, [id(2)]);
+
+    const out = await runJob(exportFileCleanupJob, { input: {}, dryRun: false }, testDeps(db, { storage, now: () => NOW }).deps);
+    expect(out.kind === 'finished' && out.result).toMatchObject({
+      total_found: 1, deleted_count: 0, failed_count: 0, logs_updated: 1, kept_shared_count: 1, freed_bytes: 0, errors: [],
+    });
+    expect(await storage.exists(shared)).toBe(true);
+    expect((await state(db)).get(id(1))!.status).toBe('expired');
+    expect(await db.query(`select * from export_logs where export_id = $1`, [id(2)])).toEqual(liveBefore);
+
+    // Once the second row expires too, nothing needs the object any more: it goes.
+    const later = new Date(NOW.getTime() + 7 * 24 * H + 1000);
+    const last = await runJob(exportFileCleanupJob, { input: {}, dryRun: false }, testDeps(db, { storage, now: () => later }).deps);
+    expect(last.kind === 'finished' && last.result).toMatchObject({ total_found: 1, deleted_count: 1, logs_updated: 1, kept_shared_count: 0 });
+    expect(await storage.exists(shared)).toBe(false);
+  });
+
+  it('sets export rows with invalid paths aside after 3 failed attempts with their reason and an alert; the rest proceeds', async () => {
+    const db = await engine.fresh();
+    const storage = tempStorage();
+    // The reported inputs, and a valid row beside them.
+    const bad = ['/etc/passwd', 'exports/../../x.json', 'exports//x.json'];
+    const expired = (i: number, path: string, expiresAt = new Date(NOW.getTime() - H)): Fx => ({
+      id: id(i), status: 'completed', path, expiresAt, completedAt: new Date(NOW.getTime() - 29 * H),
+      createdAt: new Date(NOW.getTime() - 30 * H), hasFile: false, size: 10,
+    });
+    await load(db, storage, bad.map((p, i) => expired(i + 1, p)));
+    await storage.put('exports/ok-1.json', 'x');
+    await load(db, storage, [{ ...expired(11, 'exports/ok-1.json'), hasFile: true }]);
+
+    expect(FILE_MAX_ATTEMPTS).toBe(3);
+    const claims = () =>
+      db.query<{ export_key: string; attempts: number; aside: boolean; set_aside_reason: string | null }>(
+        `select export_key, attempts, set_aside_at is not null as aside, set_aside_reason from cronwarden.export_file_claims order by export_key`,
+      );
+    const runAt = (k: number) => new Date(NOW.getTime() + k * (FILE_CLAIM_TTL_SECONDS + 1) * 1000);
+    for (let k = 0; k < 3; k++) {
+      if (k > 0) {
+        // Another valid row falls due before each later run: it is cleaned up whatever the bad rows do.
+        await storage.put(`exports/ok-${k + 1}.json`, 'x');
+        await load(db, storage, [{ ...expired(11 + k, `exports/ok-${k + 1}.json`, runAt(k)), hasFile: true }]);
+      }
+      const out = await runJob(exportFileCleanupJob, { input: {}, dryRun: false }, testDeps(db, { storage, now: () => runAt(k) }).deps);
+      expect(out.kind === 'finished' && out.result).toMatchObject({
+        total_found: 4, deleted_count: 1, logs_updated: 1, failed_count: 3, set_aside_count: k < 2 ? 0 : 3,
+      });
+      expect(out.kind === 'finished' && out.result.errors.map((e) => [e.subject, e.message]).sort()).toEqual(
+        [...bad].sort().map((p) => [p, 'invalid object path']),
+      );
+      expect((await claims()).map((c) => [c.export_key, c.attempts, c.aside])).toEqual(bad.map((_, i) => [id(i + 1), k + 1, k === 2]));
+      expect(await storage.exists(`exports/ok-${k + 1}.json`)).toBe(false);
+    }
+    expect((await claims()).map((c) => c.set_aside_reason)).toEqual(bad.map(() => '3 failed attempts; last: invalid object path'));
+    expect((await state(db)).get(id(1))!.status).toBe('completed');
+
+    // The alert opens with the rows' reasons.
+    const at = runAt(3);
+    const { deps } = testDeps(db, { storage, now: () => at });
+    const summary = await evaluateAlerts({ db, config: deps.config, log: deps.log, now: at, rules: allRules, channels: [], features: deps.features });
+    expect(summary.changes.find((c) => c.rule_id === 'exports.files_set_aside')).toMatchObject({ subject: 'global', transition: 'opened', value: 3 });
+
+    // Later runs leave them alone; a new due row still proceeds.
+    await storage.put('exports/ok-4.json', 'x');
+    await load(db, storage, [{ ...expired(14, 'exports/ok-4.json', at), hasFile: true }]);
+    const later = await runJob(exportFileCleanupJob, { input: {}, dryRun: false }, deps);
+    expect(later.kind === 'finished' && later.result).toMatchObject({ total_found: 1, deleted_count: 1, failed_count: 0, set_aside_count: 0, errors: [] });
+    expect(later.kind === 'finished' && later.status).toBe('succeeded');
+    expect((await claims()).map((c) => c.attempts)).toEqual([3, 3, 3]);
   });
 
   it('dry run counts what it would remove and changes nothing', async () => {

@@ -1,6 +1,8 @@
-import { expect, it } from 'vitest';
+import { afterEach, expect, inject, it } from 'vitest';
 import { runJob } from '../../src/lib/cron/runner';
-import type { SqlDb } from '../../src/lib/db/types';
+import { PostgresDb } from '../../src/lib/db/postgres';
+import { SupabaseDb } from '../../src/lib/db/supabase';
+import type { Db, SqlDb } from '../../src/lib/db/types';
 import { exportMetricsAggregateJob } from '../../src/lib/jobs/export-metrics-aggregate';
 import { exportFailureRateRule } from '../../src/lib/alerts/rules/exports';
 import { exportSuccessRateGauge, exportsPerHourGauge } from '../../src/lib/monitoring/gauges/exports';
@@ -9,8 +11,9 @@ import {
   type ExportFormat,
   type ExportMetric,
 } from '../../src/lib/monitoring/export-metrics';
-import { describeEngines } from '../support/db';
+import { describeEngines, type Engine } from '../support/db';
 import { testConfig, testDeps } from '../support/deps';
+import { startFakePostgrest, type FakePostgrest } from '../support/postgrest';
 
 // ---------------------------------------------------------------------------------------------
 // Independent computations (plain JS over the fixture), the definitions the SQL must match.
@@ -391,4 +394,72 @@ describeEngines('export metrics', (engine) => {
     expect(hourRow.total_exports).toBe(inEleven.length);
     expect(hourRow.failed_exports).toBe(inEleven.filter((m) => m.status === 'failed').length);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Day and hour labels are UTC whatever the database session's time zone.
+// ---------------------------------------------------------------------------------------------
+
+const SERVICE_KEY = 'service-role-key-for-tests-0123456789';
+let postgrest: FakePostgrest | undefined;
+const zonedConnections: SqlDb[] = [];
+afterEach(async () => {
+  await postgrest?.close();
+  postgrest = undefined;
+  for (const d of zonedConnections.splice(0)) await d.close();
+});
+
+/** `db` with its session time zone set to `zone` (on PostgreSQL: a connection of its own, pinned). */
+async function inZone(engine: Engine, db: SqlDb, zone: string): Promise<SqlDb> {
+  if (engine.name === 'pglite') {
+    await db.exec(`set time zone '${zone}'`);
+    return db;
+  }
+  const [{ name }] = await db.query<{ name: string }>(`select current_database() as name`);
+  const url = new URL(inject('pgAdminUrl'));
+  url.pathname = `/${name}`;
+  const zoned = PostgresDb.connect(url.toString(), 1);
+  zonedConnections.push(zoned);
+  await zoned.exec(`set time zone '${zone}'`);
+  return zoned;
+}
+
+describeEngines('export metrics day labels', (engine) => {
+  for (const zone of ['America/New_York', 'Pacific/Chatham']) {
+    for (const driver of ['sql', 'supabase'] as const) {
+      it(`labels exports at 2026-11-20 12:00Z and 2026-11-21 12:00Z with their UTC days and hours under session time zone ${zone}, via the ${driver} driver`, async () => {
+        const db = await engine.fresh();
+        const zoned = await inZone(engine, db, zone);
+        expect((await zoned.query<{ tz: string }>(`select current_setting('TimeZone') as tz`))[0].tz).toBe(zone);
+        let use: Db = zoned;
+        if (driver === 'supabase') {
+          postgrest = await startFakePostgrest(zoned, SERVICE_KEY);
+          use = SupabaseDb.connect(postgrest.url, SERVICE_KEY);
+        }
+        const now = new Date('2026-11-22T12:00:00Z');
+        const { deps } = testDeps(use, { now: () => now });
+        const service = createExportMetricsService({ db: use, log: deps.log, now: () => now });
+        // The reported exports, and two near the UTC day's edges (a zone's local day differs there).
+        const times = ['2026-11-20T12:00:00Z', '2026-11-21T12:00:00Z', '2026-11-21T23:30:00Z', '2026-11-20T00:30:00Z'];
+        for (const [i, t] of times.entries()) {
+          await service.logExportMetric({
+            export_id: uuidOf('0d000000', i), user_id: USERS[0], format: 'json', status: 'completed',
+            conversation_count: 1, duration_ms: 5, file_size_bytes: 1, timestamp: new Date(t),
+          });
+        }
+        const window = { from: new Date('2026-11-19T00:00:00Z'), to: new Date('2026-11-22T00:00:00Z') };
+        const days = [['2026-11-20', 2], ['2026-11-21', 2]];
+        // From the raw rows, from the raw rows of the window, and from the hourly rollup.
+        expect((await service.aggregateMetrics(window)).volume_by_day.map((d) => [d.day, d.count])).toEqual(days);
+        expect((await service.windowMetrics(window)).volume_by_day.map((d) => [d.day, d.count])).toEqual(days);
+        const rollup = await runJob(exportMetricsAggregateJob, { input: {}, dryRun: false }, deps);
+        expect(rollup.kind).toBe('finished');
+        const rolled = await service.windowMetrics(window);
+        expect(rolled.volume_by_day.map((d) => [d.day, d.count])).toEqual(days);
+        expect(rolled.volume_by_hour.map((h) => h.hour)).toEqual([
+          '2026-11-20T00:00:00.000Z', '2026-11-20T12:00:00.000Z', '2026-11-21T12:00:00.000Z', '2026-11-21T23:00:00.000Z',
+        ]);
+      });
+    }
+  }
 });

@@ -1,11 +1,14 @@
 import { expect, it } from 'vitest';
-import { maintenanceRules, maintenanceStepFailedRule, stuckImportRunsRule } from '../../src/lib/alerts/rules/maintenance';
+import { evaluateAlerts } from '../../src/lib/alerts/engine';
+import { allRules } from '../../src/lib/alerts/rules';
+import { maintenanceRules, maintenanceStepFailedRule, stuckImportRunsRule, tempUploadsSetAsideRule } from '../../src/lib/alerts/rules/maintenance';
 import { bindFeatures } from '../../src/lib/bindings/apply';
 import { FeatureUnavailableError, type FeatureStates } from '../../src/lib/bindings/features';
 import { parseCronwardenConfig, type Bindings } from '../../src/lib/bindings/spec';
 import { runJob } from '../../src/lib/cron/runner';
 import type { SqlDb } from '../../src/lib/db/types';
-import { maintenanceJob, maintenanceSummary, type MaintenanceInput, type MaintenanceResult } from '../../src/lib/jobs/maintenance';
+import { maintenanceJob, maintenanceSummary, TEMP_UPLOAD_MAX_ATTEMPTS, type MaintenanceInput, type MaintenanceResult } from '../../src/lib/jobs/maintenance';
+import { runHistoryPruneJob } from '../../src/lib/jobs/run-history-prune';
 import { readMaintenanceStatus } from '../../src/lib/monitoring/maintenance-status';
 import type { Storage } from '../../src/lib/storage/types';
 import { describeEngines } from '../support/db';
@@ -266,7 +269,7 @@ describeEngines('import maintenance', (engine) => {
     expect(result.tempUploadsFailed).toBe(2);
     expect(result.errors).toEqual([
       { subject: 'temp_uploads:tmp/locked.csv', message: 'permission denied; row kept for the next run' },
-      { subject: `temp_uploads:${uid(3, 4)}`, message: 'not a valid storage path: "../escape.csv"; row kept' },
+      { subject: `temp_uploads:${uid(3, 4)}`, message: 'not a valid storage path: "../escape.csv"; row kept for the next run' },
     ]);
     expect(await ids(db, `select id from temp_uploads order by id`)).toEqual([uid(3, 2), uid(3, 4)]);
     expect(await storage.exists('tmp/locked.csv')).toBe(true);
@@ -275,6 +278,84 @@ describeEngines('import maintenance', (engine) => {
     expect(again.result.tempUploadsPurged).toBe(1);
     expect(await ids(db, `select id from temp_uploads order by id`)).toEqual([uid(3, 4)]);
     expect(await storage.exists('tmp/locked.csv')).toBe(false);
+  });
+
+  it('sets an expired temp upload aside after 3 failed runs (invalid path, storage refusing it) with its reason and an alert; later runs skip it and the rest proceeds', async () => {
+    const db = await engine.fresh();
+    const storage = tempStorage();
+    const flaky = brokenStorage(storage, { failPaths: ['tmp/locked.csv'] });
+    // The reported input: a row whose path leaves the storage root, 48 h old.
+    await addUpload(db, null, uid(3, 1), '../outside.csv', before(48 * H), 40);
+    await addUpload(db, storage, uid(3, 2), 'tmp/locked.csv', before(48 * H), 20);
+    const attempts = () =>
+      db.query<{ upload_key: string; attempts: number; aside: boolean; set_aside_reason: string | null }>(
+        `select upload_key, attempts, set_aside_at is not null as aside, set_aside_reason from cronwarden.temp_upload_attempts order by upload_key`,
+      );
+    const alertCtx = (now: Date) => ({ db, config: testConfig(), now, log: captureLogs().log });
+
+    expect(TEMP_UPLOAD_MAX_ATTEMPTS).toBe(3);
+    for (let run = 1; run <= 3; run++) {
+      const now = new Date(T.getTime() + (run - 1) * D);
+      // A fresh, valid upload expires before each run: it is removed whatever the stuck rows do.
+      await addUpload(db, storage, uid(4, run), `tmp/ok-${run}.csv`, before(25 * H, now), 10);
+      const { out, result, logs } = await runMaintenance(db, { storage: flaky, now });
+      expect(out.status).toBe('succeeded');
+      expect(result.tempUploadsPurged).toBe(1);
+      expect(result.tempUploadsFailed).toBe(2);
+      const outcome = run < 3 ? 'row kept for the next run' : 'set aside after 3 failed attempts';
+      expect(result.errors).toEqual([
+        { subject: `temp_uploads:${uid(3, 1)}`, message: `not a valid storage path: "../outside.csv"; ${outcome}` },
+        { subject: 'temp_uploads:tmp/locked.csv', message: `permission denied; ${outcome}` },
+      ]);
+      expect(result.set_aside_count).toBe(run < 3 ? 0 : 2);
+      expect(logs.ofType('temp_upload_set_aside')).toHaveLength(run < 3 ? 0 : 1);
+      expect((await attempts()).map((a) => [a.upload_key, a.attempts, a.aside])).toEqual([
+        [uid(3, 1), run, run === 3],
+        [uid(3, 2), run, run === 3],
+      ]);
+      expect((await tempUploadsSetAsideRule.observe(alertCtx(now)))[0].value).toBe(run < 3 ? 0 : 2);
+    }
+    expect((await attempts()).map((a) => a.set_aside_reason)).toEqual([
+      '3 failed attempts; last: not a valid storage path: "../outside.csv"',
+      '3 failed attempts; last: permission denied',
+    ]);
+
+    // The engine opens the set-aside alert, with the rows' reasons in its details.
+    const day4 = new Date(T.getTime() + 3 * D);
+    const { deps } = testDeps(db, { now: () => day4 });
+    const summary = await evaluateAlerts({ db, config: deps.config, log: deps.log, now: day4, rules: allRules, channels: [], features: deps.features });
+    const opened = summary.changes.find((c) => c.rule_id === 'maintenance.temp_uploads_set_aside');
+    expect(opened).toMatchObject({ subject: 'global', transition: 'opened', value: 2 });
+    const [obs] = await tempUploadsSetAsideRule.observe(alertCtx(day4));
+    expect(obs.details).toMatchObject({
+      samples: expect.arrayContaining([
+        expect.objectContaining({ upload_id: uid(3, 1), storage_path: '../outside.csv', attempts: 3, reason: '3 failed attempts; last: not a valid storage path: "../outside.csv"' }),
+      ]),
+    });
+
+    // Later runs leave the set-aside rows alone: no error, a clean run, and the rest proceeds.
+    await addUpload(db, storage, uid(4, 4), 'tmp/ok-4.csv', before(25 * H, day4), 10);
+    const later = await runMaintenance(db, { storage: flaky, now: day4 });
+    expect(later.result).toMatchObject({ tempUploadsPurged: 1, tempUploadsFailed: 0, set_aside_count: 0, errors: [] });
+    expect(later.result.steps.temp_uploads).toBe('ok');
+    expect((await attempts()).map((a) => a.attempts)).toEqual([3, 3]);
+    expect(await ids(db, `select id from temp_uploads order by id`)).toEqual([uid(3, 1), uid(3, 2)]);
+    expect((await maintenanceStepFailedRule.observe(alertCtx(day4)))[0].value).toBe(0);
+
+    // An operator fixes the storage and releases the locked row: the next run removes it and its
+    // attempts. Deleting the invalid row clears the alert; retention drops its attempts.
+    expect(await db.rpc('temp_upload_release', { p_ids: [uid(3, 2)] })).toEqual([{ released: 1 }]);
+    const day5 = new Date(day4.getTime() + D);
+    const fixed = await runMaintenance(db, { storage, now: day5 });
+    expect(fixed.result).toMatchObject({ tempUploadsPurged: 1, errors: [] });
+    expect(await storage.exists('tmp/locked.csv')).toBe(false);
+    expect((await tempUploadsSetAsideRule.observe(alertCtx(day5)))[0].value).toBe(1);
+    await db.query(`delete from temp_uploads where id = $1`, [uid(3, 1)]);
+    expect((await tempUploadsSetAsideRule.observe(alertCtx(day5)))[0].value).toBe(0);
+    expect(await attempts()).toHaveLength(1);
+    const prune = await runJob(runHistoryPruneJob, { input: {}, dryRun: false }, testDeps(db, { now: () => day5 }).deps);
+    expect(prune.kind === 'finished' && prune.result.pruned).toMatchObject({ temp_upload_attempts: 1 });
+    expect(await attempts()).toEqual([]);
   });
 
   it('compacts finished jobs older than 7 days, keeping id, status, timing, counts and error summary; a second run changes nothing', async () => {
@@ -515,7 +596,8 @@ describeEngines('import maintenance', (engine) => {
     ]);
     expect(stuckImportRunsRule).toMatchObject({ severity: 'MEDIUM', comparison: 'gt', threshold: 0 });
     expect(maintenanceStepFailedRule).toMatchObject({ severity: 'HIGH', comparison: 'gt', threshold: 0 });
-    expect(maintenanceRules).toHaveLength(2);
+    expect(tempUploadsSetAsideRule).toMatchObject({ severity: 'MEDIUM', comparison: 'gt', threshold: 0 });
+    expect(maintenanceRules).toEqual([stuckImportRunsRule, maintenanceStepFailedRule, tempUploadsSetAsideRule]);
     // No maintenance run yet: nothing to report.
     expect(await maintenanceStepFailedRule.observe(ctx)).toEqual([]);
     await runMaintenance(db);

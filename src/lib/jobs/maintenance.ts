@@ -23,6 +23,13 @@ export const MAINTENANCE_STEPS = ['stuck_runs', 'temp_uploads', 'compact_import_
 export type MaintenanceStep = (typeof MAINTENANCE_STEPS)[number];
 export type StepStatus = 'ok' | 'failed' | 'partial' | 'skipped';
 
+/**
+ * After this many failed attempts (one per run: an invalid path, storage refusing the object) an
+ * expired temp upload is set aside with its reason instead of being read again on every run; the
+ * maintenance.temp_uploads_set_aside alert says so. The same rule as export files.
+ */
+export const TEMP_UPLOAD_MAX_ATTEMPTS = 3;
+
 /** Per-path errors listed in one result; the rest are counted in one closing entry. */
 const MAX_LISTED_ERRORS = 100;
 
@@ -55,6 +62,11 @@ export interface MaintenanceResult extends JobResult {
   tempUploadsFailed: number;
   /** Expired temp upload rows removed while their object stayed: still referenced, or archived. */
   tempUploadObjectsKept: number;
+  /**
+   * Temp uploads set aside by this run after TEMP_UPLOAD_MAX_ATTEMPTS failed attempts: later runs
+   * leave them alone until an operator releases them (cronwarden.temp_upload_release).
+   */
+  set_aside_count: number;
   /** Bytes of the objects removed (a row whose object stayed frees none). */
   tempUploadBytesFreed: number;
   importJobBytesFreed: number;
@@ -68,7 +80,9 @@ export interface MaintenanceResult extends JobResult {
 /**
  * Import maintenance over the imports binding: marks stuck runs failed, removes expired temp
  * uploads (object, then row; the object stays while another live row of a bound table references
- * its path, and always under the export archive prefix), compacts old finished import jobs and
+ * its path, and always under the export archive prefix; a row whose removal failed
+ * TEMP_UPLOAD_MAX_ATTEMPTS runs in a row, such as one with an invalid path, is set aside and
+ * counted in `set_aside_count`), compacts old finished import jobs and
  * deletes raw items of long-failed runs. A part the binding leaves out (rawItems, tempUploads or
  * jobs set to false) is a skipped step. Each step is isolated: one that fails (storage down, a
  * SQL error) is reported in `errors` and the others still run; the run fails only when every step
@@ -106,6 +120,7 @@ export const maintenanceJob = defineJob({
     const stuckRunIds: string[] = [];
     let tempUploadsPurged = 0;
     let tempUploadsFailed = 0;
+    let setAsideCount = 0;
     let tempUploadObjectsKept = 0;
     let tempUploadBytesFreed = 0;
     let importJobsCompacted = 0;
@@ -173,18 +188,21 @@ export const maintenanceJob = defineJob({
         after = rows[rows.length - 1].id;
         const removable: TempUploadRow[] = [];
         const keepObject: TempUploadRow[] = [];
+        // Rows whose removal failed this run, with the reason: each counts one attempt.
+        const failedRows: { row: TempUploadRow; subject: string; error: string }[] = [];
         for (const r of rows) {
           try {
             assertObjectPath(r.storage_path);
           } catch {
-            tempUploadsFailed++;
-            addError(`temp_uploads:${r.id}`, `not a valid storage path: ${JSON.stringify(r.storage_path).slice(0, 200)}; row kept`);
+            failedRows.push({ row: r, subject: `temp_uploads:${r.id}`, error: `not a valid storage path: ${JSON.stringify(r.storage_path).slice(0, 200)}` });
             continue;
           }
           if (r.path_in_use || isUnderPrefix(r.storage_path, archivePrefix)) keepObject.push(r);
           else removable.push(r);
         }
         if (dryRun) {
+          tempUploadsFailed += failedRows.length;
+          for (const f of failedRows) addError(f.subject, `${f.error}; row kept`);
           tempUploadsPurged += removable.length + keepObject.length;
           tempUploadObjectsKept += keepObject.length;
           tempUploadBytesFreed += removable.reduce((n, r) => n + Number(r.size_bytes), 0);
@@ -192,10 +210,39 @@ export const maintenanceJob = defineJob({
         }
         const paths = [...new Set(removable.map((r) => r.storage_path))];
         const outcome = paths.length ? await storage.remove(paths) : { removed: [], failed: [] };
-        for (const f of outcome.failed) addError(`temp_uploads:${f.path}`, `${f.error}; row kept for the next run`);
+        const storageErrors = new Map(outcome.failed.map((f) => [f.path, f.error]));
         const removed = new Set(outcome.removed);
-        const gone = removable.filter((r) => removed.has(r.storage_path));
-        tempUploadsFailed += removable.length - gone.length;
+        const gone = removable.filter((r) => removed.has(r.storage_path) && !storageErrors.has(r.storage_path));
+        for (const r of removable) {
+          if (gone.includes(r)) continue;
+          const error = storageErrors.get(r.storage_path) ?? 'storage did not report the object as removed';
+          failedRows.push({ row: r, subject: `temp_uploads:${r.storage_path}`, error });
+        }
+        tempUploadsFailed += failedRows.length;
+        if (failedRows.length) {
+          const [rec] = await db.rpc<{ failures_recorded: number; set_aside_ids: string[] }>('temp_upload_record_failures', {
+            p_ids: failedRows.map((f) => f.row.id),
+            p_errors: failedRows.map((f) => f.error),
+            p_now: startedAt,
+            p_max_attempts: TEMP_UPLOAD_MAX_ATTEMPTS,
+          });
+          const aside = new Set(rec.set_aside_ids);
+          setAsideCount += aside.size;
+          for (const f of failedRows) {
+            addError(
+              f.subject,
+              aside.has(f.row.id)
+                ? `${f.error}; set aside after ${TEMP_UPLOAD_MAX_ATTEMPTS} failed attempts`
+                : `${f.error}; row kept for the next run`,
+            );
+          }
+          if (aside.size > 0) {
+            log.error(
+              { type: 'temp_upload_set_aside', count: aside.size, upload_ids: [...aside].slice(0, 20) },
+              `temp uploads set aside after ${TEMP_UPLOAD_MAX_ATTEMPTS} failed attempts`,
+            );
+          }
+        }
         const ids = [...gone, ...keepObject].map((r) => r.id);
         if (ids.length) {
           const [d] = await db.rpc<{ deleted_count: number; bytes_freed: number; deleted_ids: string[] }>('delete_temp_uploads', {
@@ -250,6 +297,7 @@ export const maintenanceJob = defineJob({
         temp_uploads_purged: tempUploadsPurged,
         temp_uploads_failed: tempUploadsFailed,
         temp_upload_objects_kept: tempUploadObjectsKept,
+        temp_uploads_set_aside: setAsideCount,
         import_jobs_compacted: importJobsCompacted,
         raw_items_purged: rawItemsPurged,
         failed_steps: failedSteps,
@@ -267,6 +315,7 @@ export const maintenanceJob = defineJob({
       rawItemsPurged,
       tempUploadsFailed,
       tempUploadObjectsKept,
+      set_aside_count: setAsideCount,
       tempUploadBytesFreed,
       importJobBytesFreed,
       stuckRunIds,

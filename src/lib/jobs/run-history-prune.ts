@@ -20,7 +20,8 @@ interface PruneRow {
  * older than RUN_HISTORY_DAYS (default 90; `?days=` overrides), export metrics older than
  * EXPORT_METRICS_RETENTION_DAYS (90), hourly rollups older than EXPORT_ROLLUP_RETENTION_DAYS
  * (400), the deletion audit trail and deleted-user records older than
- * DELETION_AUDIT_RETENTION_DAYS (365), and file-cleanup claims of export rows that are gone.
+ * DELETION_AUDIT_RETENTION_DAYS (365), file-cleanup claims of export rows that are gone, and
+ * maintenance's failed-attempt counts of temp uploads that are gone.
  * Alert history is pruned by alerts-evaluate. Each in batches inside the time budget.
  */
 export const runHistoryPruneJob = defineJob({
@@ -63,6 +64,7 @@ export const runHistoryPruneJob = defineJob({
       await prune(table, () => one('prune_own_table', { p_table: table, p_days: keep, p_batch_size: batchSize, p_dry_run: dryRun, p_now: startedAt }));
     }
     await prune('export_file_claims', () => one('prune_orphan_export_claims', { p_batch_size: batchSize, p_dry_run: dryRun }));
+    await prune('temp_upload_attempts', () => one('prune_orphan_temp_upload_attempts', { p_batch_size: batchSize, p_dry_run: dryRun }));
 
     const total = Object.values(pruned).reduce((a, b) => a + b, 0);
     return {

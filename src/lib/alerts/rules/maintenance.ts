@@ -64,4 +64,31 @@ export const maintenanceStepFailedRule: AlertRule = {
   },
 };
 
-export const maintenanceRules: AlertRule[] = [stuckImportRunsRule, maintenanceStepFailedRule];
+/**
+ * Expired temp uploads that maintenance set aside after TEMP_UPLOAD_MAX_ATTEMPTS failed attempts
+ * (an invalid path, storage refusing the object) and whose row still exists: their row and
+ * object stay until someone looks.
+ */
+export const tempUploadsSetAsideRule: AlertRule = {
+  id: 'maintenance.temp_uploads_set_aside',
+  feature: 'imports',
+  title: 'Temp uploads set aside by maintenance',
+  severity: 'MEDIUM',
+  responseSla: '1 business day',
+  threshold: 0,
+  comparison: 'gt',
+  forSeconds: 0,
+  runbook:
+    'The maintenance job tried to remove these expired temp uploads three times (once per run) and failed each time, so it ' +
+    'set them aside: later runs leave them alone (their reasons are in the alert\'s details and in the maintenance run\'s ' +
+    'errors). Fix the cause (an invalid or misplaced storage_path in the team\'s table, storage permissions), or delete the ' +
+    'row; then release fixed rows so the next run takes them again: ' +
+    '`select * from cronwarden.temp_upload_release(array[\'<temp upload id>\', ...])`. The alert clears when no ' +
+    'set-aside row remains.',
+  async observe({ db }) {
+    const [row] = await db.rpc<{ set_aside_count: number; samples: unknown[] }>('temp_upload_set_aside', { p_limit: 20 });
+    return [{ subject: 'global', value: Number(row?.set_aside_count ?? 0), details: { samples: row?.samples ?? [] } }];
+  },
+};
+
+export const maintenanceRules: AlertRule[] = [stuckImportRunsRule, maintenanceStepFailedRule, tempUploadsSetAsideRule];
