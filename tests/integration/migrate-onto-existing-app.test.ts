@@ -1,12 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bindFeatures } from '../../src/lib/bindings/apply';
 import { migrate } from '../../src/lib/db/migrator';
-import { PgliteDb } from '../../src/lib/db/pglite';
-import { PostgresDb } from '../../src/lib/db/postgres';
 import type { SqlDb } from '../../src/lib/db/types';
-import { hasPostgres } from '../support/db';
+import { blankEngines } from '../support/blank-db';
 import { EXISTING_APP_SQL, existingAppBindings } from '../support/existing-app';
 
 /**
@@ -54,43 +50,12 @@ async function snapshot(db: SqlDb): Promise<Record<string, { columns: unknown; i
   return out;
 }
 
-interface Blank {
-  name: string;
-  open(): Promise<SqlDb>;
-}
-
-const blanks: Blank[] = [{ name: 'pglite', open: () => PgliteDb.open(undefined) }];
-const dropLater: string[] = [];
-if (hasPostgres()) {
-  blanks.push({
-    name: 'postgres',
-    async open() {
-      const adminUrl = inject('pgAdminUrl');
-      const name = `cw_t_${inject('pgTemplate').split('_').pop()}_${randomBytes(5).toString('hex')}`;
-      const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`create database ${name}`);
-      await admin.end();
-      dropLater.push(name);
-      const url = new URL(adminUrl);
-      url.pathname = `/${name}`;
-      return PostgresDb.connect(url.toString(), 2);
-    },
-  });
-}
-const opened: SqlDb[] = [];
-afterAll(async () => {
-  await Promise.all(opened.map((d) => d.close().catch(() => {})));
-  if (!dropLater.length) return;
-  const admin = postgres(inject('pgAdminUrl'), { max: 1, onnotice: () => {} });
-  for (const name of dropLater) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-  await admin.end();
-});
+const blanks = blankEngines();
 
 for (const blank of blanks) {
   describe(`Cronwarden's first migration onto an existing app's database [${blank.name}]`, () => {
     it('applies cleanly over the team\'s own users, courses, alerts and audit_logs, and leaves their tables and rows exactly as they were', async () => {
       const db = await blank.open();
-      opened.push(db);
       // The team's tables and rows first, on a database Cronwarden never touched.
       await db.exec(EXISTING_APP_SQL);
       await db.exec(ROWS);

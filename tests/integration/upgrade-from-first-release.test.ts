@@ -1,17 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bindFeatures } from '../../src/lib/bindings/apply';
 import { demoBindings } from '../../src/lib/bindings/spec';
 import { migrate, readMigrations } from '../../src/lib/db/migrator';
-import { PgliteDb } from '../../src/lib/db/pglite';
-import { PostgresDb } from '../../src/lib/db/postgres';
 import type { SqlDb } from '../../src/lib/db/types';
 import { runJob } from '../../src/lib/cron/runner';
 import { runHistoryPruneJob } from '../../src/lib/jobs/run-history-prune';
-import { hasPostgres } from '../support/db';
+import { blankEngines } from '../support/blank-db';
 import { testDeps } from '../support/deps';
 
 /**
@@ -79,39 +75,12 @@ const counts = `select
   (select count(*) from cronwarden.deleted_users)::int as deleted_users,
   (select count(*) from cronwarden.cron_run_counters)::int as counters`;
 
-interface Blank {
-  name: string;
-  open(): Promise<SqlDb>;
-}
-
-const blanks: Blank[] = [{ name: 'pglite', open: () => PgliteDb.open(undefined) }];
-const dropLater: string[] = [];
-if (hasPostgres()) {
-  blanks.push({
-    name: 'postgres',
-    async open() {
-      const adminUrl = inject('pgAdminUrl');
-      const name = `cw_t_${inject('pgTemplate').split('_').pop()}_${randomBytes(5).toString('hex')}`;
-      const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`create database ${name}`);
-      await admin.end();
-      dropLater.push(name);
-      const url = new URL(adminUrl);
-      url.pathname = `/${name}`;
-      return PostgresDb.connect(url.toString(), 2);
-    },
-  });
-}
-const opened: SqlDb[] = [];
-afterAll(async () => {
-  await Promise.all(opened.map((d) => d.close().catch(() => {})));
-});
+const blanks = blankEngines();
 
 for (const blank of blanks) {
   describe(`upgrade from the first release [${blank.name}]`, () => {
     it('moves our tables and their rows into schema cronwarden, leaves nothing of ours in public, keeps the domain tables', async () => {
       const db = await blank.open();
-      opened.push(db);
       await applyFirstRelease(db);
       await useIt(db);
       const publicDomainBefore = await db.query(
@@ -181,12 +150,6 @@ for (const blank of blanks) {
   });
 }
 
-afterAll(async () => {
-  if (!dropLater.length) return;
-  const admin = postgres(inject('pgAdminUrl'), { max: 1, onnotice: () => {} });
-  for (const name of dropLater) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-  await admin.end();
-});
 
 // The shipped files of the first release never change: their checksums are what databases recorded.
 it('the first release is kept byte for byte under supabase/legacy', () => {
