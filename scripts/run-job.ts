@@ -7,7 +7,7 @@
  * In-process by default: opens the configured database, or, on the embedded default while
  * `npm start` runs, the app's database over its loopback socket. On a terminal it prints a
  * readable summary (with a progress bar over the job's time budget); `--json`, and any output
- * that is not a terminal, get the JSON result. Exit: 0 done, 1 failed, 2 refused or unknown job.
+ * that is not a terminal, get the JSON result alone on stdout (log lines go to stderr). Exit: 0 done, 1 failed, 2 refused or unknown job.
  */
 import { loadConfig } from '../src/lib/config';
 import { openToolDb } from '../src/lib/db/tool-db';
@@ -120,11 +120,13 @@ if (typeof values.url === 'string') {
   process.exit(res.ok ? 0 : res.status === 409 ? 2 : 1);
 }
 
-// On a terminal the summary is the output: the run's log lines go to stderr, warnings and worse only.
-const log =
-  mode === 'human'
-    ? createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', secrets: config.secrets, destination: process.stderr })
-    : createLogger({ level: config.logLevel, secrets: config.secrets });
+// stdout carries the result only (the JSON parses as it is); the run's log lines go to stderr,
+// on a terminal warnings and worse only.
+const log = createLogger({
+  level: mode === 'human' && !process.env.LOG_LEVEL ? 'warn' : config.logLevel,
+  secrets: config.secrets,
+  destination: process.stderr,
+});
 try {
   const input = parseOrThrow(job.input, params, 'option');
   const deps = await openJobDeps(config, { log, db: await openToolDb(config.db) });

@@ -1,9 +1,11 @@
 /**
  * `npm start`: check the environment, build if the build is missing or stale, serve the app on
  * HOST:PORT (127.0.0.1:3000 by default), wait until it is healthy, then run the local scheduler
- * next to it. Embedded defaults need no configuration. Exit 1 at once on an invalid variable.
+ * next to it. Embedded defaults need no configuration. Exit 1 at once on an invalid variable or
+ * when HOST:PORT is already taken (nothing started, nothing written).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/lib/config';
 import { buildIfStale, buildIsStale, nextBin } from './lib/build';
@@ -20,8 +22,25 @@ function checkEnvironment() {
   }
 }
 
+/** True when something (another Cronwarden, another program) already listens on host:port. */
+function portInUse(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(true) : reject(err)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(false)));
+  });
+}
+
 loadDotEnv();
-checkEnvironment(); // before anything is created or started
+const requested = checkEnvironment(); // before anything is created or started
+// Another app on the port would answer our health check as if it were this one, and this one's
+// exit would then remove that app's .data/app.json: refuse before anything starts.
+if (await portInUse(requested.host, requested.port)) {
+  console.error(
+    `Port ${requested.port} on ${requested.host} is in use (another Cronwarden or another program); stop it, or start on another port: PORT=${requested.port === 65535 ? 3001 : requested.port + 1} npm start`,
+  );
+  process.exit(1);
+}
 const rel = (file: string) => path.relative(process.cwd(), file);
 let generated: ReturnType<typeof ensureLocalAdminPassword>[];
 try {
@@ -86,10 +105,11 @@ async function reportFeatures(appUrl: string): Promise<void> {
 
 async function waitHealthy(timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
+  // Only our own server's answer counts: once it has exited, whatever answers is another app.
+  while (Date.now() < until && server.exitCode === null) {
     try {
       const res = await fetch(`${process.env.APP_URL}/api/health`);
-      if (res.ok) return true;
+      if (res.ok) return server.exitCode === null;
     } catch {
       /* not listening yet */
     }
@@ -102,10 +122,10 @@ if (await waitHealthy(120_000)) {
   publishRunningApp(process.env.APP_URL);
   console.log(`Cronwarden is up: ${process.env.APP_URL} (admin: ${process.env.APP_URL}/admin)`);
   await reportFeatures(process.env.APP_URL);
-} else {
+} else if (server.exitCode === null) {
   console.error('The app did not become healthy within 120 s; see the log above. Starting the scheduler anyway.');
 }
-if (localScheduler) {
+if (localScheduler && server.exitCode === null) {
   const tsxCli = path.resolve('node_modules', 'tsx', 'dist', 'cli.mjs');
   children.push(spawn(process.execPath, [tsxCli, 'scripts/scheduler.ts'], { stdio: 'inherit' }));
 }

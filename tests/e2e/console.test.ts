@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp, type RunningApp } from '../support/app-server';
+import { startApp, TEST_CRON_SECRET, type RunningApp } from '../support/app-server';
 
 const PASSWORD = 'e2e-console-password-0123';
 const SHOTS = path.resolve('tests/e2e/screenshots');
@@ -215,6 +215,73 @@ describe('the console on the demo history (next start + Chromium, 1440 x 900 and
     await shot('console-run-result.png');
   });
 
+  /**
+   * What sticks out of its box on the page: a scroll box wider inside than out (`.tableWrap`
+   * and the like), or an element of #alerts or of a table past the left or right edge of its
+   * panel. Empty when every alert and row reads without a sideways scroll.
+   */
+  async function horizontalSpills(): Promise<string[]> {
+    return page.evaluate(() => {
+      const name = (el: Element) => `${el.tagName.toLowerCase()}${el.getAttribute('data-testid') ? `[${el.getAttribute('data-testid')}]` : ''}${el.getAttribute('data-label') ? `[${el.getAttribute('data-label')}]` : ''} "${(el.textContent ?? '').trim().slice(0, 30)}"`;
+      const spills: string[] = [];
+      for (const el of document.querySelectorAll('main *')) {
+        const style = getComputedStyle(el);
+        if (!el.checkVisibility()) continue;
+        if ((style.overflowX === 'auto' || style.overflowX === 'scroll') && el.scrollWidth > el.clientWidth + 1) spills.push(`${name(el)} scrolls sideways: ${el.scrollWidth} px in ${el.clientWidth} px`);
+      }
+      const boxes = [document.querySelector('#alerts'), ...[...document.querySelectorAll('main table')].map((t) => t.closest('section') ?? t.parentElement)];
+      for (const box of new Set(boxes)) {
+        if (!box) continue;
+        const edge = box.getBoundingClientRect();
+        for (const el of box.querySelectorAll('*')) {
+          const r = el.getBoundingClientRect();
+          if ((r.width === 0 && r.height === 0) || !el.checkVisibility()) continue; // not shown (a closed <details>, a hidden header)
+          if (r.left < edge.left - 1 || r.right > edge.right + 1) spills.push(`${name(el)} spans ${Math.round(r.left)}-${Math.round(r.right)} px in #${box.id || box.tagName} (${Math.round(edge.left)}-${Math.round(edge.right)} px)`);
+        }
+      }
+      return spills;
+    });
+  }
+
+  it('on a phone (390 x 844): open alerts, silences and every table read without a sideways scroll', async () => {
+    // Open alerts from the demo history (the alerts job on it), and one silence in force.
+    const evaluated = await fetch(`${app.url}/api/cron/alerts-evaluate`, { headers: { authorization: `Bearer ${TEST_CRON_SECRET}` } });
+    expect(evaluated.status).toBe(200);
+    await page.setViewportSize(PHONE);
+    await page.goto('/admin');
+    const silenced = await page.evaluate(async () => {
+      const res = await fetch('/api/admin/alerts/silences', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ rule_id: 'drafts.pollution_high', subject: 'global', minutes: 60, reason: 'phone layout check with a long reason that has to wrap' }),
+      });
+      return res.status;
+    });
+    expect(silenced).toBe(201);
+    await page.reload();
+    await page.waitForLoadState('networkidle');
+    const alerts = page.locator('[data-testid="open-alerts"] tbody tr');
+    expect(await alerts.count()).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid="silences"] tbody tr').count()).toBeGreaterThan(0);
+    expect(await horizontalSpills()).toEqual([]);
+    expect(await horizontalOverflow()).toBeLessThanOrEqual(0);
+    // Each open alert's subject, state, value, age and Silence button on the screen.
+    for (const alert of await alerts.all()) {
+      for (const part of ['td[data-label="Subject"]', 'td[data-label="State"]', 'td[data-label="Value"]', 'td[data-label="Since"]']) {
+        const box = await alert.locator(part).boundingBox();
+        expect(box, part).not.toBeNull();
+        expect(box!.x + box!.width, part).toBeLessThanOrEqual(PHONE.width);
+      }
+      const silence = alert.locator('button[data-action="silence"]');
+      if ((await silence.count()) > 0) {
+        const box = await silence.boundingBox();
+        expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
+      }
+    }
+    await page.locator('#alerts').screenshot({ path: path.join(SHOTS, 'console-phone-alerts.png') });
+    await page.setViewportSize(DESKTOP);
+  });
+
   it('on a phone (390 x 844): no sideways scroll; each job\'s state, last run and "Run now" in view', async () => {
     await page.setViewportSize(PHONE);
     const jobRun = (await runs('job=draft-cleanup&limit=1'))[0];
@@ -226,6 +293,7 @@ describe('the console on the demo history (next start + Chromium, 1440 x 900 and
       await page.goto(url);
       await page.waitForLoadState('networkidle');
       expect(await horizontalOverflow(), url).toBeLessThanOrEqual(0);
+      expect(await horizontalSpills(), url).toEqual([]);
       await shot(name);
       // What a phone shows before any scrolling.
       await page.screenshot({ path: path.join(SHOTS, name.replace('.png', '-first-screen.png')) });

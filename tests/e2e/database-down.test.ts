@@ -111,7 +111,7 @@ describe.skipIf(!hasPostgres())('a real PostgreSQL that goes away and comes back
     proxy = await startTcpProxy(Number(real.port || 5432), real.hostname);
     real.port = String(proxy.port);
     where = `127.0.0.1:${proxy.port}`;
-    app = await startApp({ DATABASE_URL: real.toString(), ADMIN_PASSWORD, SEED_DEMO_DATA: 'true' });
+    app = await startApp({ DATABASE_URL: real.toString(), ADMIN_PASSWORD, ADMIN_API_TOKEN: ADMIN_TOKEN, SEED_DEMO_DATA: 'true' });
     browser = await launch();
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, baseURL: app.url });
     page = await context.newPage();
@@ -172,6 +172,65 @@ describe.skipIf(!hasPostgres())('a real PostgreSQL that goes away and comes back
     expect(count(out, 'database_unavailable')).toBe(1);
     expect(count(out, 'database_available')).toBe(1);
     for (const noisy of ['request_failed', 'health_check_failed', 'admin_panel_failed']) expect(count(out, noisy), noisy).toBe(0);
+  });
+
+  it('cut: DELETE /api/users/<id> answers 503 DATABASE_UNAVAILABLE naming host and port, with no log line per request', async () => {
+    const user = '00000000-0000-4000-8000-0000000000ff'; // well-formed, no such user
+    const remove = () => timedFetch(`${app.url}/api/users/${user}`, { method: 'DELETE', headers: adminAuth });
+    expect((await remove()).status).toBe(404); // bound and answering before the cut
+    await proxy.cut();
+    const before = app.output();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await remove();
+        expect(res.status, res.text.slice(0, 200)).toBe(503);
+        expect(res.ms).toBeLessThan(ANSWER_WITHIN_MS);
+        const body = res.json();
+        expect(body).toMatchObject({ success: false, error: { code: 'DATABASE_UNAVAILABLE', host: '127.0.0.1', port: proxy.port } });
+        expect(body.error.message).toContain(where);
+      }
+    } finally {
+      await proxy.restore();
+    }
+    const during = app.output().slice(before.length);
+    for (const noisy of ['user_deletion_failed', 'user_deletion_audit_failed', 'request_failed']) expect(count(during, noisy), noisy).toBe(0);
+    expect(count(during, 'database_unavailable')).toBeLessThanOrEqual(1); // the outage, once
+    expect((await remove()).status).toBe(404);
+  });
+
+  it('signing in during an outage shows the "Database unreachable" page, never raw JSON; the form is back once it answers', async () => {
+    const fresh = await browser.newContext({ viewport: { width: 1440, height: 900 }, baseURL: app.url });
+    try {
+      const visitor = await fresh.newPage();
+      await visitor.goto('/admin');
+      await visitor.waitForURL((u) => u.pathname === '/admin/sign-in');
+      await visitor.fill('input[name="password"]', ADMIN_PASSWORD);
+      await proxy.cut();
+      try {
+        await Promise.all([visitor.waitForURL((u) => u.pathname === '/admin/sign-in' && u.searchParams.has('error')), visitor.click('button[type="submit"]')]);
+        const notice = visitor.locator('[data-testid="database-unreachable"]');
+        await notice.waitFor();
+        expect(await visitor.textContent('h1')).toBe('Database unreachable');
+        expect((await notice.textContent()) ?? '').toContain(where);
+        // A page for a person, not the route's JSON answer.
+        const text = (await visitor.locator('body').innerText()).trim();
+        expect(text.startsWith('{')).toBe(false);
+        expect(text).not.toContain('"success"');
+        expect(text).not.toContain('"code"');
+        await visitor.screenshot({ path: path.join(SHOTS, 'sign-in-database-unreachable.png'), fullPage: true });
+        // The page's own "Try again" keeps saying so while the database is away.
+        await visitor.click('a:has-text("Try again")');
+        expect(await visitor.textContent('h1')).toBe('Database unreachable');
+      } finally {
+        await proxy.restore();
+      }
+      await visitor.reload();
+      await visitor.fill('input[name="password"]', ADMIN_PASSWORD);
+      await Promise.all([visitor.waitForURL((u) => u.pathname === '/admin'), visitor.click('button[type="submit"]')]);
+      expect(await visitor.textContent('h1')).toBe('Overview');
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('a host that never answers: 503 within 5 s (the connect timeout), then fine once it answers', async () => {

@@ -41,6 +41,23 @@ async function freePort(): Promise<number> {
   });
 }
 
+describe("the README's curl examples", () => {
+  it('every example that runs a job asks for a dry run, or the comment above it says what it changes', () => {
+    const lines = fs.readFileSync('README.md', 'utf8').split('\n');
+    const runsJob = /^curl\b.*\/api\/(cron\/|admin\/maintenance\b|admin\/jobs\/[^/\s]+\/run\b)/;
+    const unwarned: string[] = [];
+    lines.forEach((line, i) => {
+      const command = line.trim();
+      if (!runsJob.test(command) || /[?&]dryRun=(1|true)\b/.test(command)) return;
+      // The comment lines right above the command.
+      const comment: string[] = [];
+      for (let j = i - 1; j >= 0 && lines[j].trim().startsWith('#'); j--) comment.unshift(lines[j]);
+      if (!/without dryRun|changes data|deletes/i.test(comment.join(' '))) unwarned.push(`README.md:${i + 1}: ${command}`);
+    });
+    expect(unwarned).toEqual([]);
+  });
+});
+
 describe("the README's commands in order against npm start", () => {
   const MAINTENANCE_CRON_SECRET = 'readme-maintenance-secret-0123';
   let dataDir: string;

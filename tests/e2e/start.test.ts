@@ -121,6 +121,21 @@ describe('npm start on a fresh data dir', () => {
     expect(listening('/proc/net/tcp6')).toEqual([]); // not on :: (every interface)
   });
 
+  it('a second start on the same port and data dir exits 1 with one line, before anything starts, and leaves the first alone', async () => {
+    const appFile = path.join(dataDir, 'app.json');
+    const published = fs.readFileSync(appFile, 'utf8');
+    const second = start({ ...baseEnv(dataDir), PORT: String(port), SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'warn' });
+    expect(second.status).toBe(1);
+    expect(second.stdout).toBe(''); // not "Cronwarden is up": the first app's health check is not ours
+    const lines = second.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`Port ${port} on 127.0.0.1 is in use`);
+    expect(lines[0]).toMatch(/PORT=\d+ npm start/);
+    expect(second.stderr).not.toContain('EADDRINUSE');
+    expect(fs.readFileSync(appFile, 'utf8')).toBe(published); // the tools still find the running app
+    expect((await fetch(`http://127.0.0.1:${port}/api/health`)).status).toBe(200);
+  }, 60_000);
+
   it('monitor:immediate finds the app on its port without PORT or APP_URL', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/monitor/immediate.ts'], {
       env: { ...baseEnv(dataDir), MONITORING_DURATION: '1', CHECK_INTERVAL: '1', LOG_LEVEL: 'silent', REPORTS_DIR: path.join(dataDir, 'reports') },

@@ -106,6 +106,34 @@ describe('the README tools while the app runs on the embedded database', () => {
     expect(summary.checks).toHaveLength(7);
   }, 300_000);
 
+  it('with --json stdout carries the JSON alone, whatever the log level (log lines go to stderr)', async () => {
+    const logging = { ...env, LOG_LEVEL: 'info' };
+    const single = [
+      ['scripts/run-job.ts', 'draft-cleanup', '--dry-run', '--json'],
+      ['scripts/list-jobs.ts', '--json'],
+      ['scripts/monitor/data-integrity.ts', '--json'],
+      ['scripts/monitor/usage-patterns.ts', '--json'],
+      ['scripts/monitor/long-term.ts', '--report-only', '--json'],
+    ];
+    for (const args of single) {
+      const r = await runTool(args, logging);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(() => JSON.parse(r.stdout), `${args.join(' ')} stdout:\n${r.stdout.slice(0, 400)}`).not.toThrow();
+    }
+    const run = await runTool(['scripts/run-job.ts', 'draft-cleanup', '--dry-run', '--json'], logging);
+    expect(run.stderr).toContain('"type":"cron_run_finished"'); // the run's log lines are still there, on stderr
+    // JSON-lines tools: every line is the tool's own record, none a log line.
+    for (const [args, extra] of [
+      [['scripts/test-export-monitoring.ts', '--json'], {}],
+      [['scripts/monitor/immediate.ts', '--json'], { APP_URL: app.url, MONITORING_DURATION: '1', CHECK_INTERVAL: '1' }],
+    ] as const) {
+      const r = await runTool([...args], { ...logging, ...extra });
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.filter((l) => 'level' in l && 'service' in l), args.join(' ')).toEqual([]);
+    }
+  }, 300_000);
+
   it('an unknown job name says so, lists the known jobs and exits 2', async () => {
     const r = await runTool(['scripts/run-job.ts', 'draft-clean'], env);
     expect(r.status).toBe(2);

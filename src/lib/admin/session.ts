@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { secretsEqual } from '../cron/auth';
 import { failureResponse } from '../cron/route';
 import { getApp, getJobDeps } from '../app';
+import { isDatabaseUnavailable } from '../db/availability';
 import { clearedSessionCookie, openSession, readCookie, revokeSession, SESSION_COOKIE, sessionCookie } from '../http/admin-auth';
 import { readBodyText, readForm } from '../http/body';
 import { AppError, errorResponse, jsonResponse } from '../http/errors';
@@ -39,6 +40,9 @@ function redirectTo(location: string, headers: Record<string, string> = {}): Res
   return new Response(null, { status: 303, headers: { location, 'cache-control': 'no-store', ...headers } });
 }
 
+/** The sign-in page's `error` when the database (which keeps the sessions) cannot be reached. */
+export const DATABASE_UNAVAILABLE_ERROR = 'database_unavailable';
+
 function signInPage(params: Record<string, string>): string {
   return `/admin/sign-in?${new URLSearchParams(params).toString()}`;
 }
@@ -74,10 +78,12 @@ async function readCredentials(request: Request, form: boolean): Promise<{ passw
  * most 8 KB: 413 beyond, whatever the transfer encoding). Refused (403) from another site. Wrong
  * passwords count per client address (the socket's, see client-address.ts); past the limit every
  * attempt (right or wrong) gets 429 with Retry-After until the window ends. Forms get 303
- * redirects, JSON callers status codes.
+ * redirects (to the sign-in page saying the database is unreachable while it is), JSON callers
+ * status codes (503 DATABASE_UNAVAILABLE while the database is away).
  */
 export async function signIn(request: Request): Promise<Response> {
   const form = isForm(request);
+  let formNext: string | undefined;
   try {
     const { config, log } = getApp();
     assertSameOrigin(request, config);
@@ -100,6 +106,7 @@ export async function signIn(request: Request): Promise<Response> {
     if (!before.allowed) return limited(before.retryAfterSeconds);
 
     const { password, next } = await readCredentials(request, form);
+    if (next !== '/admin') formNext = next;
     if (!secretsEqual(password, config.admin.password)) {
       const after = signInLimiter.fail(ip);
       log.warn({ type: 'admin_sign_in_failed', client_ip: ip, failures: after.failures }, 'admin sign-in refused');
@@ -119,6 +126,8 @@ export async function signIn(request: Request): Promise<Response> {
     if (form && err instanceof AppError && err.status < 500 && err.status !== 413 && err.status !== 403) {
       return redirectTo(signInPage({ error: 'invalid_request' }));
     }
+    // A person at the sign-in form gets the console's "database unreachable" page, not JSON.
+    if (form && isDatabaseUnavailable(err)) return redirectTo(signInPage({ error: DATABASE_UNAVAILABLE_ERROR, ...(formNext ? { next: formNext } : {}) }));
     return failureResponse(err);
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDatabaseUnavailable } from '../db/availability';
 import type { Db } from '../db/types';
 import { AppError } from '../http/errors';
 import type { Logger } from '../logger';
@@ -168,7 +169,8 @@ function plausibleId(raw: unknown): raw is string {
  * references, or one under the archive prefix, is kept. What cannot be removed now stays queued
  * for the storage-cleanup-retry job, and so does everything if the process dies: nothing is lost.
  * Every attempt with a well-formed id leaves an audit row with its duration.
- * Throws AppError (400, 404, 409, 500, 504) for the caller to answer.
+ * Throws AppError (400, 404, 409, 500, 504) for the caller to answer, and DatabaseUnavailableError
+ * (503) as it comes when the database cannot be reached.
  */
 export async function deleteUser(deps: DeleteUserDeps, rawUserId: string, options: DeleteUserOptions): Promise<DeleteUserResult> {
   const { db, log } = deps;
@@ -210,6 +212,9 @@ export async function deleteUser(deps: DeleteUserDeps, rawUserId: string, option
     return auditId;
   };
   const fail = async (type: DeletionErrorType, err: unknown): Promise<never> => {
+    // An unreachable database is the route's 503, logged once by the app when it went away: no
+    // audit row can be written and a line per request would only repeat that one.
+    if (isDatabaseUnavailable(err)) throw err;
     throw errorForClass(type, err, userId, await recordFailure(type, err));
   };
 

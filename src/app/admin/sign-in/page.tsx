@@ -1,11 +1,24 @@
 import { redirect } from 'next/navigation';
 import { getApp } from '@/lib/app';
 import { hasAdminSession } from '@/lib/admin/guard';
-import { safeAdminPath } from '@/lib/admin/session';
+import { DATABASE_UNAVAILABLE_ERROR, safeAdminPath } from '@/lib/admin/session';
+import { isDatabaseUnavailable, type DatabaseUnavailableError } from '@/lib/db/availability';
+import { DatabaseUnreachable } from '../(console)/database-unreachable';
 import styles from '../admin.module.css';
 
 export const dynamic = 'force-dynamic';
 export const metadata = { title: 'Sign in · Cronwarden admin' };
+
+/** The database's unavailability when it still cannot be reached, else null (it answers again). */
+async function stillUnreachable(): Promise<DatabaseUnavailableError | null> {
+  try {
+    await (await getApp().db()).rpc('cronwarden_ping');
+    return null;
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) return err;
+    throw err;
+  }
+}
 
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
@@ -18,6 +31,19 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
 
   const configured = Boolean(getApp().config.admin.password);
   const error = first(params.error);
+  // Signing in needs the database (it keeps the sessions): while it is away, say so as the
+  // console does; this page reloads itself and shows the form again once it answers.
+  const unreachable = error === DATABASE_UNAVAILABLE_ERROR ? await stillUnreachable() : null;
+  if (unreachable) {
+    const retry = `/admin/sign-in?${new URLSearchParams({ error: DATABASE_UNAVAILABLE_ERROR, ...(next !== '/admin' ? { next } : {}) }).toString()}`;
+    return (
+      <div className={styles.shell}>
+        <main className={styles.main}>
+          <DatabaseUnreachable error={unreachable} since={getApp().database.downSince()} retryHref={retry} />
+        </main>
+      </div>
+    );
+  }
   const retryAfter = Number(first(params.retry_after));
   let message: string | null = null;
   if (error === 'invalid') message = 'Wrong password.';

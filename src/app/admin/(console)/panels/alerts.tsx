@@ -47,7 +47,7 @@ function AlertsBody({ open, recent, silences, counts, now }: Awaited<ReturnType<
         <div className={styles.empty}>No open alerts.</div>
       ) : (
         <div className={styles.tableWrap}>
-          <table className={styles.table} data-testid="open-alerts">
+          <table className={`${styles.table} ${styles.cards}`} data-testid="open-alerts">
             <thead>
               <tr>
                 <th>Severity</th>
@@ -63,10 +63,10 @@ function AlertsBody({ open, recent, silences, counts, now }: Awaited<ReturnType<
             <tbody>
               {open.map((a) => (
                 <tr key={a.id ?? `${a.rule_id}:${a.subject}`} data-alert-rule={a.rule_id} data-alert-subject={a.subject}>
-                  <td>
+                  <td data-label="Severity">
                     <Badge status={a.severity} />
                   </td>
-                  <td>
+                  <td className={styles.cardHead} data-label="Alert">
                     {a.title}
                     <span className={`${styles.sub} ${styles.mono}`}>{a.rule_id}</span>
                     {a.runbook && (
@@ -76,17 +76,23 @@ function AlertsBody({ open, recent, silences, counts, now }: Awaited<ReturnType<
                       </details>
                     )}
                   </td>
-                  <td className={styles.mono}>{a.subject}</td>
-                  <td className={styles.nowrap}>
-                    <Badge status={a.state ?? 'unknown'} /> {a.silenced && <Badge status="silenced" />}
+                  <td className={styles.mono} data-label="Subject">
+                    {a.subject}
                   </td>
-                  <td className={styles.num}>{valueText(a)}</td>
-                  <td className={styles.nowrap}>
+                  <td className={styles.nowrap} data-label="State">
+                    <span>
+                      <Badge status={a.state ?? 'unknown'} /> {a.silenced && <Badge status="silenced" />}
+                    </span>
+                  </td>
+                  <td className={styles.num} data-label="Value">
+                    {valueText(a)}
+                  </td>
+                  <td className={styles.nowrap} data-label="Since">
                     {relativeTime(iso(a.opened_at ?? a.first_seen), now)}
                     <span className={styles.sub}>{formatUtc(iso(a.opened_at ?? a.first_seen))}</span>
                   </td>
-                  <td>{a.response_sla ?? '—'}</td>
-                  <td>{!a.silenced && <SilenceControl ruleId={a.rule_id} subject={a.subject} />}</td>
+                  <td data-label="Respond within">{a.response_sla ?? '—'}</td>
+                  <td className={styles.cardActions}>{!a.silenced && <SilenceControl ruleId={a.rule_id} subject={a.subject} />}</td>
                 </tr>
               ))}
             </tbody>
@@ -98,7 +104,7 @@ function AlertsBody({ open, recent, silences, counts, now }: Awaited<ReturnType<
         <>
           <h3>Silences in force</h3>
           <div className={styles.tableWrap}>
-            <table className={styles.table} data-testid="silences">
+            <table className={`${styles.table} ${styles.cards}`} data-testid="silences">
               <thead>
                 <tr>
                   <th>Rule</th>
@@ -112,15 +118,19 @@ function AlertsBody({ open, recent, silences, counts, now }: Awaited<ReturnType<
               <tbody>
                 {silences.map((s) => (
                   <tr key={s.id} data-silence-rule={s.rule_id}>
-                    <td className={styles.mono}>{s.rule_id}</td>
-                    <td className={styles.mono}>{s.subject ?? 'every subject'}</td>
-                    <td className={styles.nowrap}>
+                    <td className={`${styles.mono} ${styles.cardHead}`} data-label="Rule">
+                      {s.rule_id}
+                    </td>
+                    <td className={styles.mono} data-label="Subject">
+                      {s.subject ?? 'every subject'}
+                    </td>
+                    <td className={styles.nowrap} data-label="Until">
                       {relativeTime(iso(s.until), now)}
                       <span className={styles.sub}>{formatUtc(iso(s.until))}</span>
                     </td>
-                    <td>{s.reason}</td>
-                    <td>{s.created_by}</td>
-                    <td>
+                    <td data-label="Reason">{s.reason}</td>
+                    <td data-label="By">{s.created_by}</td>
+                    <td className={styles.cardActions}>
                       <EndSilenceButton id={s.id} />
                     </td>
                   </tr>
@@ -136,7 +146,7 @@ function AlertsBody({ open, recent, silences, counts, now }: Awaited<ReturnType<
         <div className={styles.empty}>No resolved alerts yet.</div>
       ) : (
         <div className={styles.tableWrap}>
-          <table className={styles.table}>
+          <table className={`${styles.table} ${styles.cards}`} data-testid="resolved-alerts">
             <thead>
               <tr>
                 <th>Severity</th>
@@ -149,13 +159,19 @@ function AlertsBody({ open, recent, silences, counts, now }: Awaited<ReturnType<
             <tbody>
               {resolved.map((a) => (
                 <tr key={a.id ?? `${a.rule_id}:${a.subject}:${String(a.resolved_at)}`}>
-                  <td>
+                  <td data-label="Severity">
                     <Badge status={a.severity} />
                   </td>
-                  <td>{a.title}</td>
-                  <td className={styles.mono}>{a.subject}</td>
-                  <td className={styles.nowrap}>{formatUtc(iso(a.opened_at))}</td>
-                  <td className={styles.nowrap}>
+                  <td className={styles.cardHead} data-label="Alert">
+                    {a.title}
+                  </td>
+                  <td className={styles.mono} data-label="Subject">
+                    {a.subject}
+                  </td>
+                  <td className={styles.nowrap} data-label="Opened">
+                    {formatUtc(iso(a.opened_at))}
+                  </td>
+                  <td className={styles.nowrap} data-label="Resolved">
                     {relativeTime(iso(a.resolved_at), now)}
                     <span className={styles.sub}>{formatUtc(iso(a.resolved_at))}</span>
                   </td>
