@@ -39,6 +39,10 @@ describe.skipIf(!hasPostgres())('an existing app without a binding file (next st
     });
     expect(body.features.drafts.problems).toContain('drafts: public.courses has no column "status" (set bindings.drafts.draft.0.column in cronwarden.config.ts)');
     expect(body.features.userDeletion.bound).toBe(false);
+    // What the local scheduler does not fire: every job of an unbound feature and each unbound rule.
+    expect([...body.jobs_not_run].sort()).toEqual(
+      ['draft-cleanup', 'export-file-cleanup', 'export-log-cleanup', 'export-metrics-aggregate', 'maintenance', 'policies/expired-sessions', 'storage-cleanup-retry'].sort(),
+    );
     // The demo's example policy names public.user_sessions, which this app does not have: said
     // by job name (its reasons are in the start log and the doctor).
     expect(body.warnings).toContain(
