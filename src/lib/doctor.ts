@@ -1,4 +1,4 @@
-import { bindFeatures, type FeatureState } from './bindings/apply';
+import { bindFeatures, boundReferenceSources, type FeatureState } from './bindings/apply';
 import { readForeignKeyChildren, readIndexes, type CatalogIndex } from './bindings/catalog';
 import { bindingTables } from './bindings/compile';
 import { FEATURE_TITLES, FEATURES, type Bindings, type CronwardenConfig, type FeatureName } from './bindings/spec';
@@ -134,7 +134,7 @@ export async function runDoctor(
   cronwarden: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'> = { policies: [], orphanSweeps: [], refusals: [] },
 ): Promise<DoctorReport> {
   const b = deps.bindings;
-  const { features } = await bindFeatures(deps.db, b);
+  const { features, compiled: boundFeatures } = await bindFeatures(deps.db, b);
   const indexes = await readIndexes(deps.db, bindingTables(b));
   const usersTable = b.userDeletion.users.table;
   const fk = await readForeignKeyChildren(deps.db, usersTable, b.userDeletion.users.columns.id).catch(() => []);
@@ -189,13 +189,17 @@ export async function runDoctor(
     }
     reports.push(report);
   }
-  const policies = await doctorPolicies(deps, cronwarden);
+  const policies = await doctorPolicies(deps, cronwarden, boundReferenceSources(boundFeatures, features));
   return { features: reports, policies, ok: reports.every((r) => !r.enabled || r.bound) && policies.every((p) => p.bound) };
 }
 
 /** Each policy checked and applied as the app would, its dry run, and whether its index exists. */
-async function doctorPolicies(deps: JobDeps, cronwarden: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>): Promise<PolicyReport[]> {
-  const { rules, compiled } = await bindRules(deps.db, cronwarden, deps.config.exports.archivePrefix);
+async function doctorPolicies(
+  deps: JobDeps,
+  cronwarden: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>,
+  featureReferences: readonly string[],
+): Promise<PolicyReport[]> {
+  const { rules, compiled } = await bindRules(deps.db, cronwarden, deps.config.exports.archivePrefix, featureReferences);
   const indexes = await readIndexes(deps.db, [...new Set(compiled.flatMap((c) => (c.indexAdvice ? [c.indexAdvice.table] : [])))]);
   const jobsByName = new Map(ruleJobs({ ...cronwarden, bindings: deps.bindings }).map((j) => [j.name, j]));
   const out: PolicyReport[] = [];
