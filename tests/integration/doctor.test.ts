@@ -41,6 +41,25 @@ describeEngines('doctor', (engine) => {
     expect((await runDoctor(deps, cronwarden)).policies[0]).toMatchObject({ job: 'orphan-sweeps/uploads', bound: true, problems: [] });
   });
 
+  it('the user-deletion trigger note gives the statement the database gives, an unbound type or creation column as empty', async () => {
+    for (const [columns, args] of [
+      [{ type: null, createdAt: null }, `users_record_deletion('id', '', '')`],
+      [{ type: 'plan', createdAt: 'signed_up_at' }, `users_record_deletion('id', 'plan', 'signed_up_at')`],
+    ] as const) {
+      const bindings = existingAppBindings();
+      bindings.userDeletion.users.columns = { ...bindings.userDeletion.users.columns, ...columns };
+      const app = await existingApp(engine, bindings);
+      const { deps } = testDeps(app.db, { bindings: app.bindings, features: app.features });
+      const report = await runDoctor(deps);
+      const userDeletion = report.features.find((f) => f.feature === 'userDeletion')!;
+      expect(userDeletion.bound).toBe(true);
+      const [{ trigger_statement }] = await app.db.query<{ trigger_statement: string }>(`select trigger_statement from cronwarden.user_deletion_tracking()`);
+      expect(trigger_statement).toContain(args);
+      const note = userDeletion.notes.find((n) => n.includes('create trigger cronwarden_record_deletion'))!;
+      expect(note.endsWith(`: ${trigger_statement}`), note).toBe(true);
+    }
+  });
+
   it('with the binding: bound, a dry run per job that changes nothing, and the missing indexes as statements', async () => {
     const app = await existingApp(engine, existingAppBindings());
     await app.db.exec(`insert into public.lessons (is_draft, inserted_at) values (true, now() - interval '3 days')`);
