@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { bindingMigration } from '../src/lib/bindings/apply';
+import { bindingMigration, boundReferenceSources } from '../src/lib/bindings/apply';
 import { readCatalog } from '../src/lib/bindings/catalog';
 import { bindingTables, compileBindings } from '../src/lib/bindings/compile';
 import { loadConfigFile } from './lib/cronwarden-config';
@@ -28,7 +28,7 @@ const db = await openDb(config.db);
 try {
   const compiled = compileBindings(bindings, await readCatalog(db, bindingTables(bindings)));
   // The retention policies and orphan sweeps: their views and references, after the bindings'.
-  const rules = compileRules(cronwarden, await readCatalog(db, ruleTables(cronwarden)), config.exports.archivePrefix);
+  const rules = compileRules(cronwarden, await readCatalog(db, ruleTables(cronwarden)), config.exports.archivePrefix, boundReferenceSources(compiled));
   const now = new Date();
   const sql = bindingMigration(compiled, now) + ruleMigrationSql(rules);
   for (const c of compiled.values()) for (const p of c.problems) console.error(`! ${p}`);

@@ -3,7 +3,7 @@
  * Vercel Cron does on Pro, so self-hosted installs behave the same. Started by `npm start`; `npm run scheduler` alone.
  */
 import { loadConfig } from '../src/lib/config';
-import { startLocalScheduler } from '../src/lib/cron/local-scheduler';
+import { notRunFromHealth, startLocalScheduler } from '../src/lib/cron/local-scheduler';
 import { cronEntries } from '../src/lib/cron/schedule';
 import { createLogger } from '../src/lib/logger';
 import { ensureLocalCronSecret, loadDotEnv } from './lib/env';
@@ -14,11 +14,14 @@ const config = loadConfig(process.env);
 const log = createLogger({ level: config.logLevel, secrets: config.secrets });
 if (!config.cron.secret) throw new Error('CRON_SECRET is not set');
 
+const baseUrl = process.env.SCHEDULER_TARGET_URL ?? config.appUrl;
 const scheduler = startLocalScheduler({
   entries: cronEntries(),
-  baseUrl: process.env.SCHEDULER_TARGET_URL ?? config.appUrl,
+  baseUrl,
   secret: config.cron.secret,
   log,
+  // Jobs whose feature is off or unbound, or whose rule did not bind, are not fired.
+  notRun: () => notRunFromHealth(baseUrl),
 });
 
 const stop = () => {

@@ -1,4 +1,4 @@
-import { bindFeatures, type FeatureStates } from './bindings/apply';
+import { bindFeatures, boundReferenceSources, type FeatureStates } from './bindings/apply';
 import { unboundReasons } from './bindings/features';
 import { getCronwardenConfig } from './bindings/load';
 import type { CronwardenConfig } from './bindings/spec';
@@ -69,7 +69,7 @@ export function getApp(): App {
     }
     if (outcome.applied) log.info({ type: 'bindings_applied', features: Object.values(states).filter((s) => s.bound).map((s) => s.feature) }, 'bindings applied');
     // The team's own rules, beside the bindings: one that does not fit is refused on its own.
-    const ruled = await bindRules(db, cronwarden, config.exports.archivePrefix);
+    const ruled = await bindRules(db, cronwarden, config.exports.archivePrefix, boundReferenceSources(outcome.compiled, states));
     rules = ruled.rules;
     // Those refused by their shape were said at start (announceStartup, policy_refused).
     const byShape = new Set(cronwarden.refusals.flatMap((r) => r.problems));

@@ -1,4 +1,4 @@
-import { bindFeatures, type FeatureState } from './bindings/apply';
+import { bindFeatures, boundReferenceSources, type FeatureState } from './bindings/apply';
 import { readForeignKeyChildren, readIndexes, type CatalogIndex } from './bindings/catalog';
 import { bindingTables } from './bindings/compile';
 import { FEATURE_TITLES, FEATURES, type Bindings, type CronwardenConfig, type FeatureName } from './bindings/spec';
@@ -136,7 +136,7 @@ export async function runDoctor(
   cronwarden: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'> = { policies: [], orphanSweeps: [], refusals: [] },
 ): Promise<DoctorReport> {
   const b = deps.bindings;
-  const { features } = await bindFeatures(deps.db, b);
+  const { features, compiled: boundFeatures } = await bindFeatures(deps.db, b);
   const indexes = await readIndexes(deps.db, bindingTables(b));
   const usersTable = b.userDeletion.users.table;
   const fk = await readForeignKeyChildren(deps.db, usersTable, b.userDeletion.users.columns.id).catch(() => []);
@@ -179,11 +179,9 @@ export async function runDoctor(
       }
     }
     if (f === 'userDeletion' && state.bound) {
-      const id = b.userDeletion.users.columns.id;
       report.notes.push(
         `Deletions made outside DELETE /api/users are seen by the integrity validator only with this trigger on ${usersTable}: ` +
-          `create trigger cronwarden_record_deletion after delete on ${quoteTable(usersTable)} for each row execute function ` +
-          `cronwarden.users_record_deletion('${id}', '${b.userDeletion.users.columns.type ?? 'type'}', '${b.userDeletion.users.columns.createdAt ?? 'created_at'}');`,
+          (await recordDeletionTrigger(deps, b)),
       );
       if (fk.length) {
         report.notes.push(`Tables found by foreign key: ${fk.map((c) => `${c.table}.${c.column} (on delete ${c.onDelete})`).join(', ')}.`);
@@ -191,13 +189,38 @@ export async function runDoctor(
     }
     reports.push(report);
   }
-  const policies = await doctorPolicies(deps, cronwarden);
+  const policies = await doctorPolicies(deps, cronwarden, boundReferenceSources(boundFeatures, features));
   return { features: reports, policies, ok: reports.every((r) => !r.enabled || r.bound) && policies.every((p) => p.bound) };
 }
 
+/**
+ * The statement that installs the deletion-recording trigger on the bound users table: the one
+ * the database gives (cronwarden.user_deletion_tracking), so the doctor and the database never
+ * disagree; written here the same way (an unbound type or creation column as '') only when the
+ * database cannot be asked.
+ */
+async function recordDeletionTrigger(deps: JobDeps, b: JobDeps['bindings']): Promise<string> {
+  try {
+    const [row] = await deps.db.rpc<{ trigger_statement: string | null }>('user_deletion_tracking');
+    if (row?.trigger_statement) return row.trigger_statement;
+  } catch {
+    /* an older schema: written from the binding below */
+  }
+  const { id, type, createdAt } = b.userDeletion.users.columns;
+  const lit = (v: string | null) => `'${(v ?? '').replace(/'/g, "''")}'`;
+  return (
+    `create trigger cronwarden_record_deletion after delete on ${quoteTable(b.userDeletion.users.table)} for each row execute function ` +
+    `cronwarden.users_record_deletion(${lit(id)}, ${lit(type)}, ${lit(createdAt)});`
+  );
+}
+
 /** Each policy checked and applied as the app would, its dry run, and whether its index exists. */
-async function doctorPolicies(deps: JobDeps, cronwarden: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>): Promise<PolicyReport[]> {
-  const { rules, compiled } = await bindRules(deps.db, cronwarden, deps.config.exports.archivePrefix);
+async function doctorPolicies(
+  deps: JobDeps,
+  cronwarden: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>,
+  featureReferences: readonly string[],
+): Promise<PolicyReport[]> {
+  const { rules, compiled } = await bindRules(deps.db, cronwarden, deps.config.exports.archivePrefix, featureReferences);
   const indexes = await readIndexes(deps.db, [...new Set(compiled.flatMap((c) => (c.indexAdvice ? [c.indexAdvice.table] : [])))]);
   const jobsByName = new Map(ruleJobs({ ...cronwarden, bindings: deps.bindings }).map((j) => [j.name, j]));
   const out: PolicyReport[] = [];

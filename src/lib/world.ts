@@ -1,4 +1,4 @@
-import { bindFeatures } from './bindings/apply';
+import { bindFeatures, boundReferenceSources } from './bindings/apply';
 import { getCronwardenConfig } from './bindings/load';
 import type { Bindings, CronwardenConfig } from './bindings/spec';
 import type { Config } from './config';
@@ -23,8 +23,8 @@ export async function openJobDeps(
   const db = options.db ?? (await openDb(config.db, { demo: options.demo ?? 'off' }));
   const cronwarden = options.cronwarden ?? getCronwardenConfig();
   const bindings = options.bindings ?? cronwarden.bindings;
-  const { features } = await bindFeatures(db, bindings);
-  const { rules } = await bindRules(db, cronwarden, config.exports.archivePrefix);
+  const { features, compiled } = await bindFeatures(db, bindings);
+  const { rules } = await bindRules(db, cronwarden, config.exports.archivePrefix, boundReferenceSources(compiled, features));
   return {
     db,
     storage: options.storage ?? createStorage(config.storage),

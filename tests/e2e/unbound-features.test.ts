@@ -39,10 +39,15 @@ describe.skipIf(!hasPostgres())('an existing app without a binding file (next st
     });
     expect(body.features.drafts.problems).toContain('drafts: public.courses has no column "status" (set bindings.drafts.draft.0.column in cronwarden.config.ts)');
     expect(body.features.userDeletion.bound).toBe(false);
-    // The demo's example policy names public.user_sessions, which this app does not have: said
-    // by job name (its reasons are in the start log and the doctor).
+    // What the local scheduler does not fire: every job of an unbound feature and each unbound rule.
+    expect([...body.jobs_not_run].sort()).toEqual(
+      ['draft-cleanup', 'export-file-cleanup', 'export-log-cleanup', 'export-metrics-aggregate', 'maintenance', 'orphan-sweeps/uploads', 'policies/expired-sessions', 'storage-cleanup-retry'].sort(),
+    );
+    // The demo's example policy names public.user_sessions, which this app does not have, and its
+    // example sweep has nothing bound to check objects against: said by job name (their reasons
+    // are in the start log and the doctor).
     expect(body.warnings).toContain(
-      '1 rule of cronwarden.config.ts cannot run: policies/expired-sessions (the reasons: npm run doctor, or the start log)',
+      '2 rules of cronwarden.config.ts cannot run: policies/expired-sessions, orphan-sweeps/uploads (the reasons: npm run doctor, or the start log)',
     );
   });
 
@@ -62,6 +67,16 @@ describe.skipIf(!hasPostgres())('an existing app without a binding file (next st
     const body = await res.json();
     expect(body.error.code).toBe('FEATURE_NOT_BOUND');
     expect(body.error.message).toMatch(/is not bound to this database: .*cronwarden\.config\.ts/);
+  });
+
+  it("the demo's orphan sweep, with nothing bound to check objects against, answers 503 POLICY_NOT_BOUND and removes nothing", async () => {
+    for (const q of ['?dryRun=1', '']) {
+      const res = await fetch(`${app.url}/api/cron/orphan-sweeps/uploads${q}`, { headers: auth });
+      expect(res.status).toBe(503);
+      const body = await res.json();
+      expect(body.error.code).toBe('POLICY_NOT_BOUND');
+      expect(body.error.message).toContain("orphan sweep uploads: no bound table references a stored path");
+    }
   });
 
   it('DELETE /api/users answers 503 FEATURE_NOT_BOUND, and jobs that need no binding run', async () => {
@@ -96,5 +111,6 @@ describe.skipIf(!hasPostgres())('an existing app without a binding file (next st
     expect(html).toContain('drafts: public.courses has no column &quot;status&quot;');
     // The demo's example policy cannot run here either: its row says so, with the reason.
     expect(html).toContain('policies/expired-sessions cannot run on this database: policy expired-sessions: table public.user_sessions does not exist');
+    expect(html).toContain('orphan-sweeps/uploads cannot run on this database: orphan sweep uploads: no bound table references a stored path');
   });
 });

@@ -3,6 +3,11 @@ import { evaluateAlerts } from '../../src/lib/alerts/engine';
 import { createJobRules } from '../../src/lib/alerts/rules/jobs';
 import type { AlertObservation, AlertRule } from '../../src/lib/alerts/types';
 import type { SqlDb } from '../../src/lib/db/types';
+import { allFeaturesBound } from '../../src/lib/bindings/features';
+import { demoBindings } from '../../src/lib/bindings/spec';
+import { runJob } from '../../src/lib/cron/runner';
+import { ruleJobs } from '../../src/lib/cron/registry';
+import { alertsEvaluateJob, alertsEvaluateWiring } from '../../src/lib/jobs/alerts-evaluate';
 import { describeEngines } from '../support/db';
 import { captureLogs, testConfig } from '../support/deps';
 
@@ -241,5 +246,48 @@ describeEngines('job alert rules', (engine) => {
     const s2 = await evaluateAlerts({ db, config, log, now: minutesAfter(NOW, 10), rules: [overran], channels: [] });
     expect(s2.changes.map((x) => `${x.subject}:${x.transition}`)).toEqual(['over-job:resolved']);
     expect(s2.open_alerts).toBe(1);
+  });
+
+  it('jobs of a switched-off or unbound feature, and of a rule that did not bind, are not watched by stalled, failing or overran', async () => {
+    const db = await engine.fresh();
+    const config = testConfig({ CRON_SCHEDULER: 'vercel-pro' });
+    const { log } = captureLogs();
+    const features = allFeaturesBound();
+    features.exports = { ...features.exports, enabled: false, bound: false, problems: [] };
+    features.imports = { ...features.imports, bound: false, problems: ['imports: table public.import_runs does not exist (set bindings.imports.runs.table)'] };
+    const ruleJob = ruleJobs()[0].name;
+    const off = ['export-file-cleanup', 'export-log-cleanup', 'maintenance', ruleJob];
+    const watched = ['draft-cleanup', 'storage-cleanup-retry'];
+    // Seen 5 days ago and never run since: stalled, unless not run here.
+    for (const job of [...off, ...watched]) {
+      await db.query(`insert into cronwarden.cron_job_first_seen (job, first_seen_at) values ($1, $2)`, [job, new Date(NOW.getTime() - 5 * 24 * HOUR)]);
+    }
+    // Three failures in a row (failing) and a run past its lease (overran), each on a job that is off and on one that runs.
+    for (const job of ['export-log-cleanup', 'draft-cleanup']) {
+      for (const h of [9, 10, 11]) await insertRun(db, { job, status: 'failed', started: `2026-11-20T${String(h).padStart(2, '0')}:00:00Z`, error: 'boom' });
+    }
+    for (const job of ['maintenance', 'storage-cleanup-retry']) {
+      const id = await insertRun(db, { job, status: 'running', started: '2026-11-20T11:30:00Z' });
+      await db.query(`insert into cronwarden.cron_job_leases (job, run_id, acquired_at, expires_at) values ($1, $2, $3, $4)`, [job, id, iso('2026-11-20T11:30:00Z'), iso('2026-11-20T11:40:00Z')]);
+    }
+    const saved = { ...alertsEvaluateWiring };
+    alertsEvaluateWiring.rules = () => createJobRules();
+    alertsEvaluateWiring.channels = () => [];
+    try {
+      const deps = { db, config, log, storage: undefined as never, now: () => NOW, features, bindings: demoBindings(), rules: {} };
+      const out = await runJob(alertsEvaluateJob, { input: {}, dryRun: false }, deps);
+      expect(out.kind).toBe('finished');
+      const open = await db.query<{ rule_id: string; subject: string }>(`select rule_id, subject from cronwarden.alerts where state = 'open' order by rule_id, subject`);
+      const subjects = (id: string) => open.filter((a) => a.rule_id === id).map((a) => a.subject);
+      for (const job of off) expect(open.map((a) => a.subject), job).not.toContain(job);
+      expect(subjects('jobs.stalled')).toEqual(expect.arrayContaining(watched));
+      expect(subjects('jobs.failing')).toEqual(['draft-cleanup']);
+      expect(subjects('jobs.overran')).toEqual(['storage-cleanup-retry']);
+      // The overrun of a job that is off is still recorded as failed (the run did not finish).
+      const [m] = await db.query<{ status: string }>(`select status from cronwarden.cron_job_runs where job = 'maintenance'`);
+      expect(m.status).toBe('failed');
+    } finally {
+      Object.assign(alertsEvaluateWiring, saved);
+    }
   });
 });

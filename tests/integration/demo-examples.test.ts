@@ -5,6 +5,7 @@ import { getJob } from '../../src/lib/cron/registry';
 import { runJob, type RunOutcome } from '../../src/lib/cron/runner';
 import { DEMO_SEED_FILE } from '../../src/lib/db/migrator';
 import { DEMO_ORPHANS, placeDemoObjects } from '../../src/lib/demo/objects';
+import { bindFeatures, boundReferenceSources } from '../../src/lib/bindings/apply';
 import { bindRules } from '../../src/lib/policies/apply';
 import { describeEngines } from '../support/db';
 import { tempStorage, testConfig, testDeps } from '../support/deps';
@@ -53,5 +54,33 @@ describeEngines('demo examples', (engine) => {
     const sweep = await run('orphan-sweeps/uploads');
     expect(sweep.result).toMatchObject({ objects_removed: old.length, kept_too_young: 1, kept_referenced: uploads.length, objects_failed: 0 });
     expect(await listed()).toEqual(objects.filter((p) => !old.includes(p)));
+  });
+
+  it("on a team's database where no feature is bound, the example sweep is refused and removes nothing under uploads/", async () => {
+    const db = await engine.fresh({ bare: true });
+    await db.exec(`create table public.users (id uuid primary key default gen_random_uuid(), email text not null)`);
+    const storage = tempStorage();
+    // The team's own objects under uploads/, two days old: nothing of ours references them.
+    const old = new Date(Date.now() - 2 * 86_400_000);
+    for (const p of ['uploads/team/a.png', 'uploads/team/b.pdf']) {
+      await storage.put(p, 'the team\'s file');
+      fs.utimesSync(`${storage.root}/${p}`, old, old);
+    }
+    const cronwarden = getCronwardenConfig();
+    const { features, compiled } = await bindFeatures(db, cronwarden.bindings);
+    expect(Object.values(features).filter((f) => f.bound)).toEqual([]);
+    const line =
+      "orphan sweep uploads: no bound table references a stored path (no feature with a path column is bound, no policy has a storagePathColumn, the sweep has no references), so every object under 'uploads/' would count as orphaned; name the tables and columns that hold these paths, or remove the sweep (set orphanSweeps[0].references in cronwarden.config.ts)";
+    // As a script binds (the features' references read from the database), and as the app does (passed).
+    for (const refs of [() => undefined, () => boundReferenceSources(compiled, features)]) {
+      const { rules } = await bindRules(db, cronwarden, testConfig().exports.archivePrefix, refs());
+      expect(rules['orphan-sweeps/uploads']).toMatchObject({ bound: false, problems: [line] });
+      const { deps } = testDeps(db, { rules, storage, features });
+      for (const dryRun of [true, false]) {
+        await expect(runJob(getJob('orphan-sweeps/uploads')!, { input: {}, dryRun }, deps)).rejects.toMatchObject({ status: 503, code: 'POLICY_NOT_BOUND' });
+      }
+    }
+    expect((await storage.list('uploads/')).map((o) => o.path).sort()).toEqual(['uploads/team/a.png', 'uploads/team/b.pdf']);
+    expect(await db.query(`select job from cronwarden.cron_job_runs`)).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 import { expect, it } from 'vitest';
 import { demoBindings, parseCronwardenConfig } from '../../src/lib/bindings/spec';
-import { runDoctor, runDoctorIsolated } from '../../src/lib/doctor';
+import { getCronwardenConfig } from '../../src/lib/bindings/load';
 import { runJob } from '../../src/lib/cron/runner';
+import { runDoctor, runDoctorIsolated } from '../../src/lib/doctor';
 import { draftCleanupJob } from '../../src/lib/jobs/draft-cleanup';
 import { describeEngines } from '../support/db';
 import { testDeps } from '../support/deps';
@@ -24,6 +25,41 @@ describeEngines('doctor', (engine) => {
       'userDeletion: public.users has no column "type" (set bindings.userDeletion.users.columns.type in cronwarden.config.ts)',
     );
     for (const f of report.features) expect(f.bound).toBe(false);
+  });
+
+  it("on an existing app without its binding, the demo's orphan sweep is refused: no bound path column protects anything under its prefix", async () => {
+    const app = await existingApp(engine, demoBindings());
+    const { deps } = testDeps(app.db, { bindings: app.bindings, features: app.features });
+    const report = await runDoctor(deps, getCronwardenConfig());
+    expect(report.ok).toBe(false);
+    const sweep = report.policies.find((p) => p.job === 'orphan-sweeps/uploads')!;
+    expect(sweep).toMatchObject({ bound: false });
+    expect(sweep.problems).toEqual([
+      "orphan sweep uploads: no bound table references a stored path (no feature with a path column is bound, no policy has a storagePathColumn, the sweep has no references), so every object under 'uploads/' would count as orphaned; name the tables and columns that hold these paths, or remove the sweep (set orphanSweeps[0].references in cronwarden.config.ts)",
+    ]);
+    expect(sweep.dryRun).toBeUndefined();
+    // The same sweep with a reference of its own binds.
+    const cronwarden = parseCronwardenConfig({ orphanSweeps: [{ name: 'uploads', prefix: 'uploads/', grace: '1 day', schedule: '50 3 * * *', references: [{ table: 'public.user_files', column: 'path' }] }] });
+    expect((await runDoctor(deps, cronwarden)).policies[0]).toMatchObject({ job: 'orphan-sweeps/uploads', bound: true, problems: [] });
+  });
+
+  it('the user-deletion trigger note gives the statement the database gives, an unbound type or creation column as empty', async () => {
+    for (const [columns, args] of [
+      [{ type: null, createdAt: null }, `users_record_deletion('id', '', '')`],
+      [{ type: 'plan', createdAt: 'signed_up_at' }, `users_record_deletion('id', 'plan', 'signed_up_at')`],
+    ] as const) {
+      const bindings = existingAppBindings();
+      bindings.userDeletion.users.columns = { ...bindings.userDeletion.users.columns, ...columns };
+      const app = await existingApp(engine, bindings);
+      const { deps } = testDeps(app.db, { bindings: app.bindings, features: app.features });
+      const report = await runDoctor(deps);
+      const userDeletion = report.features.find((f) => f.feature === 'userDeletion')!;
+      expect(userDeletion.bound).toBe(true);
+      const [{ trigger_statement }] = await app.db.query<{ trigger_statement: string }>(`select trigger_statement from cronwarden.user_deletion_tracking()`);
+      expect(trigger_statement).toContain(args);
+      const note = userDeletion.notes.find((n) => n.includes('create trigger cronwarden_record_deletion'))!;
+      expect(note.endsWith(`: ${trigger_statement}`), note).toBe(true);
+    }
   });
 
   it('with the binding: bound, a dry run per job that changes nothing, and the missing indexes as statements', async () => {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
-import { startLocalScheduler } from '../../src/lib/cron/local-scheduler';
+import { notRunFromHealth, startLocalScheduler } from '../../src/lib/cron/local-scheduler';
 import { captureLogs } from '../support/deps';
 
 let server: http.Server | undefined;
@@ -90,4 +90,49 @@ it('logs a failed run, or an app that answers an error such as 503 DATABASE_UNAV
   ]);
   expect(fired[0]).toMatchObject({ error_code: 'DATABASE_UNAVAILABLE', job: 'probe-job' });
   expect(String(fired[0].error)).toContain('127.0.0.1:5432');
+});
+
+it('does not fire a job the app says it does not run (feature off or unbound, rule not bound), and says so once', async () => {
+  const seen: string[] = [];
+  let notRun = ['off-job', 'policies/off-rule'];
+  server = http.createServer((req, res) => {
+    seen.push(req.url ?? '');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (req.url === '/api/health') res.end(JSON.stringify({ status: 'ok', jobs_not_run: notRun }));
+    else res.end(JSON.stringify({ success: true, result: { run_id: 'r1', status: 'succeeded' } }));
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { log, logs } = captureLogs();
+  const scheduler = startLocalScheduler({
+    entries: [
+      { path: '/api/cron/off-job', schedule: '* * * * * *' },
+      { path: '/api/cron/policies/off-rule', schedule: '* * * * * *' },
+      { path: '/api/cron/on-job', schedule: '* * * * * *' },
+    ],
+    baseUrl: base,
+    secret: 'scheduler-test-secret-123',
+    log,
+    notRun: () => notRunFromHealth(base),
+    notRunMaxAgeMs: 0, // asked before every firing, so the test sees the change below
+  });
+  stopScheduler = scheduler.stop;
+  const fired = (path: string) => seen.filter((u) => u === path).length;
+  let until = Date.now() + 10_000;
+  while (fired('/api/cron/on-job') < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  expect(fired('/api/cron/on-job')).toBeGreaterThanOrEqual(3);
+  expect(fired('/api/cron/off-job')).toBe(0);
+  expect(fired('/api/cron/policies/off-rule')).toBe(0);
+  expect(logs.ofType('scheduler_not_fired').map((l) => l.job).sort()).toEqual(['off-job', 'policies/off-rule']);
+
+  // Bound again (the binding was fixed): fired again.
+  notRun = [];
+  until = Date.now() + 10_000;
+  while (fired('/api/cron/off-job') < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  scheduler.stop();
+  expect(fired('/api/cron/off-job')).toBeGreaterThanOrEqual(1);
+});
+
+it('fires every job when the app cannot say which it does not run', async () => {
+  expect(await notRunFromHealth('http://127.0.0.1:9')).toBeNull();
 });

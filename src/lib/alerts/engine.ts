@@ -2,6 +2,7 @@ import type { FeatureStates } from '../bindings/apply';
 import type { Config } from '../config';
 import type { Budget } from '../cron/types';
 import type { Db } from '../db/types';
+import type { RuleStates } from '../policies/apply';
 import { scrubSecrets, type Logger } from '../logger';
 import type { AlertChannel, AlertNotification } from './channels/types';
 import { DEFAULT_CHANNEL_TIMEOUT_MS } from './channels/types';
@@ -37,6 +38,8 @@ export interface EvaluateOptions {
   resolveUnknownRules?: boolean;
   /** Which features are bound: rules of the others stay quiet (and their alerts resolve). */
   features?: FeatureStates;
+  /** The team's rules (policies, orphan sweeps) as checked at start: the jobs of unbound ones are not watched. */
+  ruleStates?: RuleStates;
   /** A rule whose observe takes longer fails for this evaluation (default 20 s). */
   ruleTimeoutMs?: number;
   /** What one round of sends may take (default: the channels' 10 s timeout + 1 s). */
@@ -256,7 +259,7 @@ export async function evaluateAlerts(o: EvaluateOptions): Promise<EvaluationSumm
         continue;
       }
       const raw = await withTimeout(
-        Promise.resolve().then(() => rule.observe({ db, config, now, log, dryRun })),
+        Promise.resolve().then(() => rule.observe({ db, config, now, log, dryRun, features: o.features, rules: o.ruleStates })),
         o.ruleTimeoutMs ?? DEFAULT_RULE_TIMEOUT_MS,
         `rule ${rule.id}`,
       );

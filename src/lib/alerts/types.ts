@@ -1,7 +1,9 @@
+import type { FeatureStates } from '../bindings/apply';
 import type { FeatureName } from '../bindings/spec';
 import type { Config } from '../config';
 import type { Db } from '../db/types';
 import type { Logger } from '../logger';
+import type { RuleStates } from '../policies/apply';
 
 export const SEVERITIES = ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -14,6 +16,10 @@ export interface AlertContext {
   log: Logger;
   /** True in a dry run of the evaluation: a rule that also repairs state (marks runs failed) only counts. */
   dryRun?: boolean;
+  /** Which features are bound (rules about jobs leave out the jobs of the others); unknown: all. */
+  features?: FeatureStates;
+  /** The team's rules as checked at start, by job name (an unbound one's job is left out); unknown: all. */
+  rules?: RuleStates;
 }
 
 /** One observed value for one subject (a job name, an organization id, or 'global'). */

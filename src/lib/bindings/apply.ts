@@ -27,6 +27,17 @@ export interface BindingOutcome {
 const LOCK = 'cronwarden.bindings';
 
 /**
+ * The sources of the storage references the features keep (the path columns that protect an
+ * object from removal): of each feature that binds (`states`: bound; without: enabled and
+ * problem-free, as a migration would apply it). What an orphan sweep checks against besides its own.
+ */
+export function boundReferenceSources(compiled: Map<FeatureName, FeatureCompilation>, states?: FeatureStates): string[] {
+  return [...compiled.values()]
+    .filter((c) => (states ? states[c.feature]?.bound : c.enabled && c.problems.length === 0))
+    .flatMap((c) => c.storageReferences.map((r) => r.source));
+}
+
+/**
  * The statements that make the database match the compiled bindings: every binding view and
  * contract object dropped, then created again for each feature that is enabled and binds, with
  * its registry rows and its recorded hash. One transaction; the caller runs it (the app on

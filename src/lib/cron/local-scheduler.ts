@@ -10,6 +10,28 @@ export interface LocalSchedulerOptions {
   fetch?: typeof fetch;
   /** Per-call time limit; Vercel's longest function limit is 15 minutes. */
   timeoutMs?: number;
+  /**
+   * The jobs the app does not run (their feature switched off or not bound, their rule not
+   * bound), asked before a firing: those are not fired. Null when unknown (the app did not say):
+   * the job is fired and its 503 answer said once. Default: every job is fired.
+   */
+  notRun?: () => Promise<ReadonlySet<string> | null>;
+  /** How long an answer of `notRun` is used before it is asked again, in ms (default 60 000). */
+  notRunMaxAgeMs?: number;
+}
+
+/**
+ * The jobs the app at `baseUrl` does not run, from its /api/health (`jobs_not_run`: job names
+ * only); null when the app cannot be reached or does not say.
+ */
+export async function notRunFromHealth(baseUrl: string, doFetch: typeof fetch = fetch): Promise<ReadonlySet<string> | null> {
+  try {
+    const res = await doFetch(`${baseUrl.replace(/\/$/, '')}/api/health`, { signal: AbortSignal.timeout(10_000) });
+    const body = (await res.json()) as { jobs_not_run?: unknown };
+    return Array.isArray(body.jobs_not_run) ? new Set(body.jobs_not_run.filter((j): j is string => typeof j === 'string')) : null;
+  } catch {
+    return null;
+  }
 }
 
 interface FiredBody {
@@ -36,6 +58,7 @@ export function firingOutcome(httpStatus: number, body: FiredBody | null): 'ok' 
 /**
  * Fires each cron entry at its time (UTC) against the app with the bearer secret, as Vercel
  * Cron does. `protect` skips a firing while the previous one of the same entry is still out.
+ * A job the app does not run (`notRun`) is not fired, and said once until it runs again.
  * Each firing is one `scheduler_fired` line: info when the run succeeded, warn when it was
  * partial or skipped, error when it failed or the app answered an error.
  */
@@ -44,10 +67,23 @@ export function startLocalScheduler(options: LocalSchedulerOptions): { stop(): v
   const base = options.baseUrl.replace(/\/$/, '');
   // A job whose feature is off or unbound is reported once, not at every firing.
   const off = new Set<string>();
+  let notRun: { at: number; jobs: ReadonlySet<string> | null } | undefined;
+  const notRunNow = async (): Promise<ReadonlySet<string> | null> => {
+    if (!options.notRun) return null;
+    if (!notRun || Date.now() - notRun.at >= (options.notRunMaxAgeMs ?? 60_000)) notRun = { at: Date.now(), jobs: await options.notRun() };
+    return notRun.jobs;
+  };
   const fire = async (path: string) => {
     const job = jobNameOfPath(path);
     const t0 = performance.now();
     try {
+      if (job && (await notRunNow())?.has(job)) {
+        if (!off.has(path)) {
+          options.log.warn({ type: 'scheduler_not_fired', job }, 'scheduled job not fired: its feature is switched off or not bound, or its rule did not bind (see /api/health)');
+        }
+        off.add(path);
+        return;
+      }
       const res = await doFetch(base + path, {
         headers: {
           authorization: `Bearer ${options.secret}`,

@@ -31,7 +31,7 @@ export const alertsEvaluateJob = defineJob({
   description: 'Evaluate the alert rules and send alert notifications',
   input,
   maxDurationSeconds: 60,
-  async run({ db, config, log, dryRun, startedAt, budget, features }) {
+  async run({ db, config, log, dryRun, startedAt, budget, features, rules: ruleStates }) {
     const channels = alertsEvaluateWiring.channels(config);
     const rules = alertsEvaluateWiring.rules();
     try {
@@ -46,6 +46,7 @@ export const alertsEvaluateJob = defineJob({
         resolveUnknownRules: true,
         budget,
         features,
+        ruleStates,
       });
       const pruned = await pruneAlerts(db, { now: startedAt, dryRun });
       const errors: JobError[] = summary.rule_errors.map((e) => ({ subject: `rule:${e.rule_id}`, message: e.message }));

@@ -117,11 +117,18 @@ async function appliedState(db: Db): Promise<Map<string, StateRow>> {
  * re-checked inside it). On Supabase it only compares. Never throws for a rule that does not
  * fit: that rule is reported with its reasons and its job answers 503; database errors propagate.
  * `archivePrefix` is config.exports.archivePrefix: no sweep may work under it.
+ * `featureReferences`: the storage-reference sources of the bound features (boundReferenceSources);
+ * left out, read from the database (PGlite/PostgreSQL; unknown over rpc only).
  */
-export async function bindRules(db: Db, config: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>, archivePrefix: string): Promise<RuleOutcome> {
+export async function bindRules(
+  db: Db,
+  config: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>,
+  archivePrefix: string,
+  featureReferences?: readonly string[],
+): Promise<RuleOutcome> {
   const tables = ruleTables(config);
   const catalog = tables.length ? await readCatalog(db, tables) : new Map();
-  const compiled = compileRules(config, catalog, archivePrefix);
+  const compiled = compileRules(config, catalog, archivePrefix, featureReferences ?? (await appliedFeatureReferences(db)));
   let applied = await appliedState(db);
   let didApply = false;
   if (isSqlDb(db) && !upToDate(compiled, applied)) {
@@ -129,6 +136,15 @@ export async function bindRules(db: Db, config: Pick<CronwardenConfig, 'policies
     applied = await appliedState(db);
   }
   return { rules: states(compiled, applied, isSqlDb(db)), compiled, applied: didApply };
+}
+
+/** The features' storage references in place (not the rules'), or null when they cannot be read. */
+async function appliedFeatureReferences(db: Db): Promise<string[] | null> {
+  if (!isSqlDb(db)) return null;
+  const rows = await db.query<{ source: string }>(
+    `select source from cronwarden.bound_storage_references where ${RULE_REFERENCE_PREFIXES.map((p) => `source not like ${ql(`${p}%`)}`).join(' and ')}`,
+  );
+  return rows.map((r) => r.source);
 }
 
 async function applyLocked(db: SqlDb, compiled: RuleCompilation[]): Promise<boolean> {

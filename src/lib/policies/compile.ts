@@ -197,7 +197,13 @@ export function compilePolicy(p: PolicySpec, index: number, catalog: Catalog): R
   };
 }
 
-export function compileOrphanSweep(s: OrphanSweepSpec, index: number, catalog: Catalog, archivePrefix: string): RuleCompilation {
+/**
+ * An orphan sweep checked against the catalog. `otherReferences`: how many storage references
+ * besides the sweep's own are bound (the bound features' path columns, the policies'), or null
+ * when not known. With none at all, nothing tells a live object from an orphan: every object
+ * under the prefix would be removed, so the sweep is refused.
+ */
+export function compileOrphanSweep(s: OrphanSweepSpec, index: number, catalog: Catalog, archivePrefix: string, otherReferences: number | null = null): RuleCompilation {
   const k = new Checker(ruleSubject('orphanSweep', s.name), ruleSetting('orphanSweep', index), catalog);
   if (underPrefix(s.prefix.replace(/\/+$/, ''), archivePrefix)) {
     k.say(`'${s.prefix}' is under the archive prefix '${archivePrefix}' (EXPORT_ARCHIVE_PREFIX); archived objects are never swept`, 'prefix');
@@ -210,6 +216,12 @@ export function compileOrphanSweep(s: OrphanSweepSpec, index: number, catalog: C
       storageReferences.push({ source: `${ORPHAN_SWEEP_REFERENCE_PREFIX}${s.name}:${r.table}.${r.column}`, relation: r.table, pathColumn: c.name, keyColumn: null, liveCondition: null });
     }
   });
+  if (s.references.length === 0 && otherReferences === 0) {
+    k.say(
+      `no bound table references a stored path (no feature with a path column is bound, no policy has a storagePathColumn, the sweep has no references), so every object under '${s.prefix}' would count as orphaned; name the tables and columns that hold these paths, or remove the sweep`,
+      'references',
+    );
+  }
   if (k.problems.length > 0) return refused('orphanSweep', s.name, index, k.problems, { sweep: s }, [...k.tables]);
   const hash = hashOf({ kind: 'orphanSweep', spec: s, storageReferences });
   return {
@@ -237,8 +249,15 @@ export function ruleTables(config: Pick<CronwardenConfig, 'policies' | 'orphanSw
  * Every policy and orphan sweep, in the order of cronwarden.config.ts (policies first): checked
  * against the catalog and compiled, or refused (by shape: config.refusals; by the catalog: a
  * missing table or column, a value that does not fit, ...) with one line per problem.
+ * `featureReferences`: the sources of the storage references the bound features keep (see
+ * boundReferenceSources), or null when not known; an orphan sweep with no reference at all is refused.
  */
-export function compileRules(config: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>, catalog: Catalog, archivePrefix: string): RuleCompilation[] {
+export function compileRules(
+  config: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>,
+  catalog: Catalog,
+  archivePrefix: string,
+  featureReferences: readonly string[] | null = null,
+): RuleCompilation[] {
   const out: RuleCompilation[] = [];
   const byShape = new Map(config.refusals.map((r) => [`${r.kind}:${r.index}`, r]));
   let p = 0;
@@ -249,11 +268,13 @@ export function compileRules(config: Pick<CronwardenConfig, 'policies' | 'orphan
     if (r) out.push(refused('policy', r.name, i, r.problems, {}, []));
     else out.push(compilePolicy(config.policies[p++], i, catalog));
   }
+  const policyReferences = out.filter((c) => c.problems.length === 0).reduce((n, c) => n + c.storageReferences.length, 0);
+  const otherReferences = featureReferences === null ? null : featureReferences.length + policyReferences;
   const sweepCount = config.orphanSweeps.length + config.refusals.filter((r) => r.kind === 'orphanSweep').length;
   for (let i = 0; i < sweepCount; i++) {
     const r = byShape.get(`orphanSweep:${i}`);
     if (r) out.push(refused('orphanSweep', r.name, i, r.problems, {}, []));
-    else out.push(compileOrphanSweep(config.orphanSweeps[s++], i, catalog, archivePrefix));
+    else out.push(compileOrphanSweep(config.orphanSweeps[s++], i, catalog, archivePrefix, otherReferences));
   }
   return out;
 }

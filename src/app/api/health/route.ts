@@ -1,6 +1,8 @@
 import { getApp } from '@/lib/app';
 import { FEATURES } from '@/lib/bindings/spec';
 import { configuredChannels, NO_ALERT_CHANNEL_WARNING, type ChannelName } from '@/lib/alerts/channels';
+import { unavailableReason } from '@/lib/cron/availability';
+import { jobs as builtInJobs, ruleJobs } from '@/lib/cron/registry';
 import { isDatabaseUnavailable } from '@/lib/db/availability';
 import { isSqlDb } from '@/lib/db/types';
 import { pendingMigrations } from '@/lib/db/migrator';
@@ -18,7 +20,8 @@ export const dynamic = 'force-dynamic';
  * and column names of the bindings, never values), what is set up to tell anyone
  * (`alert_channels`: slack, webhook, pagerduty, email; `metrics`: bearer, open or refused) with
  * `warnings` in words (with the rules of cronwarden.config.ts that cannot run), and which scheduler fires each job and when it last did (so a scheduler
- * that never fires shows). No versions, hosts or error texts.
+ * that never fires shows), and `jobs_not_run`: the names of the jobs not run here (feature off or
+ * unbound, rule not bound), which the local scheduler does not fire. No versions, hosts or error texts.
  */
 export async function GET(): Promise<Response> {
   const checks = { app: 'ok', database: 'unknown', migrations: 'unknown' } as Record<string, string>;
@@ -26,6 +29,7 @@ export async function GET(): Promise<Response> {
   let alertChannels: ChannelName[] | undefined;
   let metrics: MetricsAccess | undefined;
   let schedules: ScheduleStatus | undefined;
+  let jobsNotRun: string[] | undefined;
   const warnings: string[] = [];
   try {
     const app = getApp();
@@ -43,8 +47,10 @@ export async function GET(): Promise<Response> {
     features = Object.fromEntries(FEATURES.map((f) => [f, { enabled: states[f].enabled, bound: states[f].bound, problems: states[f].problems }]));
     // Rules of cronwarden.config.ts that cannot run, by job name only (their reasons may quote
     // the file's values: the start log and `npm run doctor` give them).
+    const ruleStates = await app.rules();
+    jobsNotRun = [...builtInJobs, ...ruleJobs(app.cronwarden)].filter((j) => unavailableReason(j, { features: states, rules: ruleStates }) !== null).map((j) => j.name);
     const unbound = new Set([
-      ...Object.values(await app.rules()).filter((r) => !r.bound).map((r) => r.job),
+      ...Object.values(ruleStates).filter((r) => !r.bound).map((r) => r.job),
       ...app.cronwarden.refusals.map((r) => ruleJobName(r.kind, r.name)),
     ]);
     if (unbound.size > 0) {
@@ -71,6 +77,7 @@ export async function GET(): Promise<Response> {
       metrics: metrics ?? null,
       warnings,
       ...(schedules ? { schedules } : {}),
+      ...(jobsNotRun ? { jobs_not_run: jobsNotRun } : {}),
       timestamp: new Date().toISOString(),
     },
     healthy ? 200 : 503,

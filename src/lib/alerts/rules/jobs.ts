@@ -1,11 +1,14 @@
+import { unavailableReason } from '../../cron/availability';
 import { intervalMs, jobNameOfPath, type CronEntry } from '../../cron/schedule';
 import { effectiveCronEntries } from '../../schedules/firing';
 import { activeScheduler } from '../../schedules/scheduler';
 import type { Config } from '../../config';
-import type { AlertObservation, AlertRule } from '../types';
+import type { AlertContext, AlertObservation, AlertRule } from '../types';
 
 /**
- * Rules about the jobs themselves, read from cron_job_runs (every job, whatever its feature):
+ * Rules about the jobs themselves, read from cron_job_runs. A job that is not run here (its
+ * feature switched off or not bound, or its policy or orphan sweep did not bind at start) is not
+ * watched: its alerts resolve, as the feature's own rules do.
  *
  * - jobs.stalled: no successful (succeeded or partial), non-dry run for longer than the job's
  *   schedule interval + grace (grace: 2 intervals by default), the interval being the one the
@@ -28,6 +31,17 @@ export interface JobRuleOptions {
   graceIntervals?: number;
   /** Consecutive failed runs that make a job "failing" (default 3). */
   failureStreak?: number;
+}
+
+/**
+ * Whether the job of that name runs on this database (see unavailableReason). The registry is
+ * imported when first needed: it imports the alert rules itself.
+ */
+async function runsHere(ctx: Pick<AlertContext, 'features' | 'rules'>): Promise<(job: string) => boolean> {
+  if (!ctx.features && !ctx.rules) return () => true;
+  const { jobs } = await import('../../cron/registry');
+  const featureOf = new Map(jobs.map((j) => [j.name, j.feature]));
+  return (job) => unavailableReason({ name: job, feature: featureOf.get(job) }, ctx) === null;
 }
 
 const JOBS_PAGE = 'the admin page (/admin) lists every job with its last runs, errors and a Run now button';
@@ -57,11 +71,12 @@ export function createJobRules(options: JobRuleOptions = {}): AlertRule[] {
       JOBS_PAGE +
       '. Run it by hand with `curl -H "Authorization: Bearer $CRON_SECRET" "$APP_URL/api/cron/<job>?dryRun=1"`, then ' +
       'without dryRun. The alert clears with the next successful run.',
-    async observe({ db, now, dryRun, config }) {
+    async observe({ db, now, dryRun, config, features, rules }) {
+      const runs = await runsHere({ features, rules });
       const jobs = new Map<string, string>();
       for (const e of crons(config)) {
         const name = jobNameOfPath(e.path);
-        if (name && !jobs.has(name)) jobs.set(name, e.schedule);
+        if (name && !jobs.has(name) && runs(name)) jobs.set(name, e.schedule);
       }
       if (jobs.size === 0) return [];
       const rows = await db.rpc<{
@@ -112,7 +127,8 @@ export function createJobRules(options: JobRuleOptions = {}): AlertRule[] {
       'then run the job by hand (dry run first) from ' +
       JOBS_PAGE +
       '. The alert clears with the next run that does not fail.',
-    async observe({ db, now }) {
+    async observe({ db, now, features, rules }) {
+      const runs = await runsHere({ features, rules });
       const rows = await db.rpc<{
         job: string;
         consecutive_failures: number;
@@ -120,7 +136,7 @@ export function createJobRules(options: JobRuleOptions = {}): AlertRule[] {
         run_ids: string[];
         errors: string[];
       }>('cron_job_failure_streaks', { p_window: Math.max(20, streak), p_now: now });
-      return rows.map((r) => ({
+      return rows.filter((r) => runs(r.job)).map((r) => ({
         subject: r.job,
         value: Number(r.consecutive_failures),
         details: {
@@ -149,7 +165,8 @@ export function createJobRules(options: JobRuleOptions = {}): AlertRule[] {
       'or crash; if the job regularly needs longer, lower its batch size or raise maxDuration (route file and job ' +
       'definition) within the plan\'s limit. Work left undone is picked up by the next run. The alert clears when a ' +
       'later run succeeds.',
-    async observe({ db, now, log, dryRun }) {
+    async observe({ db, now, log, dryRun, features, rules }) {
+      const runs = await runsHere({ features, rules });
       const marked = await db.rpc<{ run_id: string; job: string; started_at: Date; lease_expires_at: Date | null }>(
         'cron_fail_overrun_runs',
         { p_dry_run: dryRun ?? false, p_now: now },
@@ -181,7 +198,8 @@ export function createJobRules(options: JobRuleOptions = {}): AlertRule[] {
         o.details = { ...o.details, marked_now: ids, last_run_id: o.details?.last_run_id ?? m.run_id };
         byJob.set(m.job, o);
       }
-      return [...byJob.values()];
+      // Runs of a job that is not run here are still marked failed above; the job is not watched.
+      return [...byJob.values()].filter((o) => runs(o.subject));
     },
   };
 
