@@ -87,7 +87,7 @@ function mutatingRoutes(): { method: string; path: string }[] {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       // The catch-all answers every unknown /api path with a JSON 404: it changes nothing.
-      if (e.isDirectory() && e.name.startsWith('[...')) continue;
+      if (e.isDirectory() && /^\[\[?\.\.\./.test(e.name)) continue;
       if (e.isDirectory()) walk(p);
       else if (e.name === 'route.ts') {
         const text = fs.readFileSync(p, 'utf8');
