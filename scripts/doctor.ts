@@ -10,6 +10,7 @@ import { loadConfigFile } from './lib/cronwarden-config';
 import { ConfigError, loadConfig } from '../src/lib/config';
 import { runDoctorIsolated, type DoctorReport } from '../src/lib/doctor';
 import { createLogger } from '../src/lib/logger';
+import { openDb } from '../src/lib/db';
 import { openJobDeps } from '../src/lib/world';
 import { loadDotEnv } from './lib/env';
 
@@ -20,11 +21,14 @@ let report: DoctorReport;
 try {
   const config = loadConfig(process.env);
   const cronwarden = await loadConfigFile(process.argv);
-  const deps = await openJobDeps(config, { bindings: cronwarden.bindings, cronwarden, log: createLogger({ level: 'silent', secrets: config.secrets }) });
+  const db = await openDb(config.db, { demo: 'off' });
   try {
-    report = await runDoctorIsolated(deps, cronwarden);
+    // The config's bindings are applied inside the rolled-back transaction too: a candidate
+    // never reaches the views a running app reads.
+    const log = createLogger({ level: 'silent', secrets: config.secrets });
+    report = await runDoctorIsolated(db, (d) => openJobDeps(config, { db: d, bindings: cronwarden.bindings, cronwarden, log }), cronwarden);
   } finally {
-    await deps.db.close();
+    await db.close();
   }
 } catch (err) {
   if (err instanceof ConfigError || err instanceof BindingConfigError) {

@@ -8,7 +8,7 @@ import { jobs, ruleJobs } from './cron/registry';
 import { bindRules } from './policies/apply';
 import type { JobDeps } from './cron/types';
 import { inRolledBackTransaction } from './db/rolled-back';
-import { isSqlDb } from './db/types';
+import { isSqlDb, type Db } from './db/types';
 
 /** An index a job's predicate needs on a team's table, and the statement that creates it. */
 export interface IndexAdvice {
@@ -261,17 +261,18 @@ async function doctorPolicies(
 }
 
 /**
- * runDoctor without changing anything anyone else sees: on PGlite and PostgreSQL it runs in one
- * transaction that is rolled back, so a candidate config's bindings (`npm run doctor -- --config
- * candidate.ts`) are applied and dry-run for this report only, and a running app keeps reaching
- * the tables through its own (its jobs wait on the views' locks for the report's duration).
+ * runDoctor without changing anything anyone else sees: on PGlite and PostgreSQL, `openDeps`
+ * (which applies the config's bindings and rules, as openJobDeps does) and the report run in one
+ * transaction of `db` that is rolled back, so a candidate config (`npm run doctor -- --config
+ * candidate.ts`) is applied and dry-run for this report only, and a running app keeps reaching
+ * the tables through its own views (its jobs wait on the views' locks for the report's duration).
  * On Supabase bindings are only compared, never applied, so it runs as is.
  */
-export function runDoctorIsolated(
-  deps: JobDeps,
+export async function runDoctorIsolated(
+  db: Db,
+  openDeps: (db: Db) => Promise<JobDeps>,
   cronwarden?: Pick<CronwardenConfig, 'policies' | 'orphanSweeps' | 'refusals'>,
 ): Promise<DoctorReport> {
-  const db = deps.db;
-  if (!isSqlDb(db)) return runDoctor(deps, cronwarden);
-  return inRolledBackTransaction(db, (tx) => runDoctor({ ...deps, db: tx }, cronwarden));
+  if (!isSqlDb(db)) return runDoctor(await openDeps(db), cronwarden);
+  return inRolledBackTransaction(db, async (tx) => runDoctor(await openDeps(tx), cronwarden));
 }

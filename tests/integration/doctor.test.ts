@@ -5,7 +5,8 @@ import { runJob } from '../../src/lib/cron/runner';
 import { runDoctor, runDoctorIsolated } from '../../src/lib/doctor';
 import { draftCleanupJob } from '../../src/lib/jobs/draft-cleanup';
 import { describeEngines } from '../support/db';
-import { testDeps } from '../support/deps';
+import { testConfig, testDeps } from '../support/deps';
+import { openJobDeps } from '../../src/lib/world';
 import { existingApp, existingAppBindings } from '../support/existing-app';
 
 describeEngines('doctor', (engine) => {
@@ -92,8 +93,8 @@ describeEngines('doctor', (engine) => {
       ('unused', true, null, now() - interval '3 days'), ('started', true, now() - interval '2 days', now() - interval '3 days')`);
     const broader = existingAppBindings();
     broader.drafts.unused = [{ column: 'is_draft', op: 'is true' }];
-    const candidate = testDeps(app.db, { bindings: broader, features: app.features }).deps;
-    const report = await runDoctorIsolated(candidate);
+    // As the doctor script opens it: the candidate's bindings applied (openJobDeps), then the report.
+    const report = await runDoctorIsolated(app.db, (db) => openJobDeps(testConfig(), { db, bindings: broader, cronwarden: { ...getCronwardenConfig(), bindings: broader } }));
     const drafts = report.features.find((f) => f.feature === 'drafts')!;
     expect(drafts.bound).toBe(true);
     // The report is the candidate's: it would delete both.
