@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../src/lib/config';
 import { buildIfStale, buildIsStale, nextBin } from './lib/build';
-import { ensureLocalAdminApiToken, ensureLocalAdminPassword, ensureLocalCronSecret, loadDotEnv, publishRunningApp } from './lib/env';
+import { ensureLocalAdminApiToken, ensureLocalAdminPassword, ensureLocalCronSecret, loadDotEnv, publishRunningApp, runningAppFile, runningAppUrl } from './lib/env';
 
 /** Parses the environment; on a bad variable prints one line per problem and exits 1 (nothing started). */
 function checkEnvironment() {
@@ -38,6 +38,15 @@ const requested = checkEnvironment(); // before anything is created or started
 if (await portInUse(requested.host, requested.port)) {
   console.error(
     `Port ${requested.port} on ${requested.host} is in use (another Cronwarden or another program); stop it, or start on another port: PORT=${requested.port === 65535 ? 3001 : requested.port + 1} npm start`,
+  );
+  process.exit(1);
+}
+// Another npm start on this data dir (on another port): its app.json would be overwritten and
+// then removed at our exit, and the tools would lose the app that runs on.
+const sibling = runningAppUrl();
+if (sibling) {
+  console.error(
+    `Another Cronwarden started from this data dir runs at ${sibling} (${path.relative(process.cwd(), runningAppFile()) || runningAppFile()}); stop it first, or give this one its own DATA_DIR`,
   );
   process.exit(1);
 }

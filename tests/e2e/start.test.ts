@@ -136,6 +136,20 @@ describe('npm start on a fresh data dir', () => {
     expect((await fetch(`http://127.0.0.1:${port}/api/health`)).status).toBe(200);
   }, 60_000);
 
+  it('a second start on another port but the same data dir exits 1 with one line and leaves the first alone', async () => {
+    const appFile = path.join(dataDir, 'app.json');
+    const published = fs.readFileSync(appFile, 'utf8');
+    const second = start({ ...baseEnv(dataDir), PORT: String(port + 1), SCHEDULER_ENABLED: 'false', LOG_LEVEL: 'warn' });
+    expect(second.status).toBe(1);
+    expect(second.stdout).toBe('');
+    const lines = second.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`Another Cronwarden started from this data dir runs at http://127.0.0.1:${port}`);
+    expect(lines[0]).toContain('DATA_DIR');
+    expect(fs.readFileSync(appFile, 'utf8')).toBe(published);
+    expect((await fetch(`http://127.0.0.1:${port}/api/health`)).status).toBe(200);
+  }, 60_000);
+
   it('monitor:immediate finds the app on its port without PORT or APP_URL', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/monitor/immediate.ts'], {
       env: { ...baseEnv(dataDir), MONITORING_DURATION: '1', CHECK_INTERVAL: '1', LOG_LEVEL: 'silent', REPORTS_DIR: path.join(dataDir, 'reports') },
