@@ -23,7 +23,7 @@ describe('cron routes over real HTTP (next start)', () => {
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body.checks).toEqual({ app: 'ok', database: 'ok', migrations: 'ok' });
-    expect(Object.keys(body).sort()).toEqual(['alert_channels', 'checks', 'features', 'metrics', 'schedules', 'status', 'timestamp', 'warnings']);
+    expect(Object.keys(body).sort()).toEqual(['alert_channels', 'checks', 'features', 'jobs_not_run', 'metrics', 'schedules', 'status', 'timestamp', 'warnings']);
     for (const f of ['exports', 'imports', 'drafts', 'userDeletion']) expect(body.features[f]).toEqual({ enabled: true, bound: true, problems: [] });
     // The embedded default with no channel and no METRICS_TOKEN: both said in words.
     expect(body).toMatchObject({ alert_channels: [], metrics: 'open' });

@@ -177,7 +177,12 @@ describe.skipIf(!hasPostgres())('a real PostgreSQL that goes away and comes back
   it('cut: DELETE /api/users/<id> answers 503 DATABASE_UNAVAILABLE naming host and port, with no log line per request', async () => {
     const user = '00000000-0000-4000-8000-0000000000ff'; // well-formed, no such user
     const remove = () => timedFetch(`${app.url}/api/users/${user}`, { method: 'DELETE', headers: adminAuth });
+    const failedBefore = count(app.output(), 'user_deletion_failed');
     expect((await remove()).status).toBe(404); // bound and answering before the cut
+    // That 404's own log line crosses the pipe asynchronously: wait for it, so it is not counted
+    // among the lines written during the cut.
+    for (let i = 0; i < 200 && count(app.output(), 'user_deletion_failed') === failedBefore; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(count(app.output(), 'user_deletion_failed')).toBe(failedBefore + 1);
     await proxy.cut();
     const before = app.output();
     try {

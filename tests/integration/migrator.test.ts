@@ -28,7 +28,8 @@ describeEngines('migrator', (engine) => {
     const db = await engine.fresh();
     expect(await pendingMigrations(db)).toEqual([]);
     const done = await appliedMigrations(db);
-    for (const f of readMigrations()) expect(done.get(f.name)).toBe(f.checksum);
+    // A Supabase Cron schedules file a team generated is applied only where pg_cron is installed.
+    for (const f of readMigrations().filter((m) => !m.schedules)) expect(done.get(f.name)).toBe(f.checksum);
   });
 
   it('applies each file once, in order, and records it', async () => {
