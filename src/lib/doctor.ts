@@ -207,10 +207,9 @@ async function recordDeletionTrigger(deps: JobDeps, b: JobDeps['bindings']): Pro
     /* an older schema: written from the binding below */
   }
   const { id, type, createdAt } = b.userDeletion.users.columns;
-  const lit = (v: string | null) => `'${(v ?? '').replace(/'/g, "''")}'`;
   return (
     `create trigger cronwarden_record_deletion after delete on ${quoteTable(b.userDeletion.users.table)} for each row execute function ` +
-    `cronwarden.users_record_deletion(${lit(id)}, ${lit(type)}, ${lit(createdAt)});`
+    `cronwarden.users_record_deletion(${quoteLiteral(id)}, ${quoteLiteral(type ?? '')}, ${quoteLiteral(createdAt ?? '')});`
   );
 }
 

@@ -212,11 +212,11 @@ export const maintenanceJob = defineJob({
         const outcome = paths.length ? await storage.remove(paths) : { removed: [], failed: [] };
         const storageErrors = new Map(outcome.failed.map((f) => [f.path, f.error]));
         const removed = new Set(outcome.removed);
-        const gone = removable.filter((r) => removed.has(r.storage_path) && !storageErrors.has(r.storage_path));
+        const gone: TempUploadRow[] = [];
         for (const r of removable) {
-          if (gone.includes(r)) continue;
-          const error = storageErrors.get(r.storage_path) ?? 'storage did not report the object as removed';
-          failedRows.push({ row: r, subject: `temp_uploads:${r.storage_path}`, error });
+          const error = storageErrors.get(r.storage_path) ?? (removed.has(r.storage_path) ? undefined : 'storage did not report the object as removed');
+          if (error === undefined) gone.push(r);
+          else failedRows.push({ row: r, subject: `temp_uploads:${r.storage_path}`, error });
         }
         tempUploadsFailed += failedRows.length;
         if (failedRows.length) {
