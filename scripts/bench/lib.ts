@@ -167,6 +167,8 @@ export interface RpcTimings {
   db: Db;
   calls: Map<string, number[]>;
   max(fn: string): number;
+  /** Every function called, slowest total first: calls, total and slowest ms. */
+  byFunction(): Array<{ fn: string; calls: number; total_ms: number; max_ms: number }>;
 }
 
 export function timedDb(inner: Db): RpcTimings {
@@ -185,7 +187,11 @@ export function timedDb(inner: Db): RpcTimings {
     },
     close: () => inner.close(),
   };
-  return { db, calls, max: (fn) => Math.max(0, ...(calls.get(fn) ?? [])) };
+  const byFunction = () =>
+    [...calls]
+      .map(([fn, ms]) => ({ fn, calls: ms.length, total_ms: Math.round(ms.reduce((a, b) => a + b, 0)), max_ms: Math.round(Math.max(...ms)) }))
+      .sort((a, b) => b.total_ms - a.total_ms);
+  return { db, calls, max: (fn) => Math.max(0, ...(calls.get(fn) ?? [])), byFunction };
 }
 
 export function benchConfig(env: Record<string, string> = {}): Config {

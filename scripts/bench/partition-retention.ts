@@ -101,8 +101,8 @@ async function runTheJob(db: SqlDb) {
   const t = timedDb(db);
   const { ms, value: out } = await timed(() => runJob(exportLogCleanupJob, { input: {}, dryRun: false, trigger: 'script' }, jobDeps(t.db)));
   assert(out.kind === 'finished' && out.status === 'succeeded', `export-log-cleanup did not succeed: ${JSON.stringify(out).slice(0, 500)}`);
-  const calls = ['export_partition_detach', 'export_partition_drop', 'export_delete_old_logs'];
-  return { ms, result: out.result, maxCallMs: Math.max(...calls.map((c) => t.max(c))), maxDropMs: t.max('export_partition_drop') };
+  const calls = ['export_partition_detach', 'export_partitions_drop', 'export_delete_old_logs'];
+  return { ms, result: out.result, maxCallMs: Math.max(...calls.map((c) => t.max(c))), maxDropMs: t.max('export_partitions_drop'), byFunction: t.byFunction() };
 }
 
 export const partitionRetention: BenchCase = {
@@ -171,6 +171,7 @@ export const partitionRetention: BenchCase = {
             reported_minus_deleted: p0.deleted_count - eligible,
             row_batches: p0.batches,
             max_call_ms: Math.round(Math.max(...parts.map((j) => j.maxCallMs))),
+            calls: parts[0].byFunction,
           },
         },
         {
@@ -200,6 +201,10 @@ export const partitionRetention: BenchCase = {
         notes: [
           `${fmtInt(eligible)} of ${fmtInt(before.total)} rows past ${RETENTION_DAYS} days (${SPAN_DAYS} days of rows, one partition a day); ${p0.partitions_dropped} partitions dropped holding ${p0.partition_rows_estimated ? 'about ' : ''}${fmtInt(p0.partition_rows_deleted)} rows (${p0.partition_rows_estimated ? `from the statistics, off by ${fmtInt(p0.deleted_count - eligible)}` : 'counted'}), ${fmtInt(eligible - p0.partition_rows_deleted)} rows of the cutoff day deleted in ${p0.batches} batches`,
           `partitions ${parts.map((j) => fmtMs(j.ms)).join(' / ')}, batched rows ${rowJobs.map((j) => fmtMs(j.ms)).join(' / ')}, one DELETE ${refMs.map(fmtMs).join(' / ')} (runs in order; medians above); slowest drop call ${fmtMs(Math.max(...parts.map((j) => j.maxDropMs)))}`,
+          `partition job's database time by function (run 1): ${parts[0].byFunction
+            .slice(0, 6)
+            .map((f) => `${f.fn} ${f.calls}x ${fmtMs(f.total_ms)}`)
+            .join(', ')}; all calls ${fmtMs(parts[0].byFunction.reduce((a, f) => a + f.total_ms, 0))} of ${fmtMs(parts[0].ms)}`,
         ],
       };
     } finally {

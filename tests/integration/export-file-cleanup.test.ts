@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluateAlerts } from '../../src/lib/alerts/engine';
 import { allRules } from '../../src/lib/alerts/rules';
 import { runJob } from '../../src/lib/cron/runner';
-import type { SqlDb } from '../../src/lib/db/types';
+import type { Db, SqlDb } from '../../src/lib/db/types';
 import {
   cleanupOldExports,
   deleteExportFile,
@@ -376,6 +376,47 @@ describeEngines('export file cleanup', (engine) => {
     await load(db2, local2, fx.filter((f) => f.path));
     const out2 = await runJob(exportFileCleanupJob, { input: {}, dryRun: false }, testDeps(db2, { storage: failingStorage(local2, new Set(), { throwAll: true }), now: () => NOW }).deps);
     expect(out2.kind === 'finished' && out2.status).toBe('failed');
+  });
+
+  it('claims the next batch while this batch\'s files are removed, and a run stopped by its budget leaves nothing it claimed unfinished', async () => {
+    const db = await engine.fresh();
+    const local = tempStorage();
+    const fx = fixture();
+    await load(db, local, fx);
+    const events: string[] = [];
+    const watched: Db = {
+      driver: db.driver,
+      async rpc(name, args) {
+        if (name === 'export_claim_expired_files') events.push('claim');
+        return db.rpc(name, args);
+      },
+      close: () => db.close(),
+    };
+    const storage: Storage = {
+      ...failingStorage(local, new Set()),
+      async remove(paths) {
+        events.push('remove begins');
+        const res = await local.remove(paths);
+        events.push('remove ends');
+        return res;
+      },
+    };
+    // Room for the first claim and one claim ahead, then none.
+    let room = 2;
+    const budget = { hasTimeFor: () => room-- > 0 };
+    const { deps } = testDeps(watched, { storage, now: () => NOW });
+    const first = await exportFileCleanup(deps, { batchSize: 2, budget });
+    expect(first).toMatchObject({ batches: 2, total_found: 4, logs_updated: 4, partial: true });
+    // The second claim went out before the first batch's files were removed.
+    expect(events.slice(0, 3)).toEqual(['claim', 'claim', 'remove begins']);
+    expect(events.filter((e) => e === 'claim')).toHaveLength(2);
+    // Every claimed row was finished: none waits out the claim's TTL.
+    expect(await db.query(`select export_key from cronwarden.export_file_claims`)).toEqual([]);
+
+    // The next run, right away, takes the rest.
+    const rest = await exportFileCleanup(testDeps(db, { storage: local, now: () => NOW }).deps, { batchSize: 2 });
+    expect(rest).toMatchObject({ total_found: due(fx).length - 4, partial: false, failed_count: 0 });
+    expect(first.logs_updated + rest.logs_updated).toBe(due(fx).length);
   });
 
   it('deleteExportFile removes one file and treats a missing one as removed', async () => {

@@ -6,7 +6,8 @@ import { parseCronwardenConfig } from '../../src/lib/bindings/spec';
 import type { Db, SqlDb } from '../../src/lib/db/types';
 import { exportLogCleanup, type ArchiveManifest } from '../../src/lib/jobs/export-log-cleanup';
 import type { Storage } from '../../src/lib/storage/types';
-import { engines, hasPostgres, type Engine } from '../support/db';
+import { PostgresDb } from '../../src/lib/db/postgres';
+import { engines, freshPostgresUrl, hasPostgres, type Engine } from '../support/db';
 import { tempStorage, testConfig, testDeps } from '../support/deps';
 
 /**
@@ -124,6 +125,12 @@ async function archivedIds(storage: Storage): Promise<string[]> {
     for (const l of lines) ids.push(String((JSON.parse(l) as { export_id: string }).export_id));
   }
   return ids.sort();
+}
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 /** A Db that fails the `nth` call of `fn` (1-based) before it reaches the database: a run that dies there. */
@@ -252,19 +259,23 @@ describe.skipIf(!hasPostgres())('log retention by partition on a pg_partman-mana
   if (!pg) return;
   suite(pg, 'partman');
 
-  it('a run that dies between detach and drop: the partition is out of the table, whole; the next run drops it', async () => {
+  it('a run that dies between detach and drop: the partitions are out of the table, whole; the next run drops them', async () => {
     const db = await pg.fresh();
     const rows = fixture();
     await partitionedTable(db, rows, 'partman');
     const storage = tempStorage();
-    await expect(exportLogCleanup(deps(dyingAt(db, 'export_partition_drop'), storage, false), {})).rejects.toThrow(/killed/);
-    const [detached] = await db.query<{ partition_name: string; row_count: number; archive: boolean }>(
-      `select partition_name, row_count, archive from cronwarden.export_partitions_detached`,
+    // Archival off: the page's partitions are all detached, then dropped together.
+    await expect(exportLogCleanup(deps(dyingAt(db, 'export_partitions_drop'), storage, false), {})).rejects.toThrow(/killed/);
+    const detached = await db.query<{ partition_name: string; row_count: number; archive: boolean }>(
+      `select partition_name, row_count, archive from cronwarden.export_partitions_detached order by partition_name`,
     );
-    expect(detached).toEqual({ partition_name: `public.${TABLE}_p2026_10_20`, row_count: 3, archive: false });
-    // Out of the team's table, still whole on its own.
-    expect(await partitions(db)).not.toContain(`${TABLE}_p2026_10_20`);
-    expect((await db.query(`select count(*)::int as n from public.${TABLE}_p2026_10_20`))[0]).toEqual({ n: 3 });
+    const oldDays = [20, 21, 22, 23, 24, 26, 27, 28, 29, 30, 31]; // Oct 25 holds a kept row
+    expect(detached).toEqual(oldDays.map((d) => ({ partition_name: `public.${TABLE}_p2026_10_${d}`, row_count: 3, archive: false })));
+    // Out of the team's table, still whole on their own.
+    for (const d of oldDays) {
+      expect(await partitions(db)).not.toContain(`${TABLE}_p2026_10_${d}`);
+      expect((await db.query(`select count(*)::int as n from public.${TABLE}_p2026_10_${d}`))[0]).toEqual({ n: 3 });
+    }
 
     const next = await exportLogCleanup(deps(db, storage, false), {});
     const gone = eligible(rows);
@@ -272,6 +283,54 @@ describe.skipIf(!hasPostgres())('log retention by partition on a pg_partman-mana
     expect(await tableExists(db, `public.${TABLE}_p2026_10_20`)).toBe(false);
     expect(await db.query(`select * from cronwarden.export_partitions_detached`)).toEqual([]);
     expect(await remaining(db)).toEqual(rows.filter((r) => !gone.includes(r)).map((r) => r.id).sort());
+  });
+
+  it('drops detached partitions several to a transaction: one another session holds comes back busy and the rest go; a call past its time leaves the rest to the next', async () => {
+    const url = await freshPostgresUrl();
+    const a = PostgresDb.connect(url, 1);
+    const b = PostgresDb.connect(url, 1);
+    try {
+      const rows = fixture();
+      await partitionedTable(a, rows, 'partman');
+      const storage = tempStorage();
+      await expect(exportLogCleanup(deps(dyingAt(a, 'export_partitions_drop'), storage, false), {})).rejects.toThrow(/killed/);
+      const detached = (await a.query<{ partition_name: string }>(`select partition_name from cronwarden.export_partitions_detached order by 1`)).map((r) => r.partition_name);
+      expect(detached).toHaveLength(11);
+
+      // A call past its time: the first drop always runs, the rest are not reached.
+      const short = await a.rpc<{ partition_name: string; outcome: string }>('export_partitions_drop', { p_partitions: detached.slice(0, 3), p_max_ms: 0 });
+      expect(short.map((r) => r.outcome)).toEqual(['dropped', 'not_reached', 'not_reached']);
+      expect(await tableExists(a, detached[0])).toBe(false);
+
+      // Another session reads a detached partition: its lock is not granted within 2 s.
+      const held = deferred();
+      const release = deferred();
+      const reader = b.transaction(async (tx) => {
+        await tx.query(`lock table ${detached[2]} in access share mode`);
+        held.resolve();
+        await release.promise;
+      });
+      await held.promise;
+      try {
+        const out = await a.rpc<{ partition_name: string; outcome: string; row_count: number }>('export_partitions_drop', { p_partitions: detached.slice(1), p_max_ms: 10_000 });
+        expect(out.map((r) => [r.partition_name, r.outcome])).toEqual(detached.slice(1).map((n) => [n, n === detached[2] ? 'busy' : 'dropped']));
+        expect(await tableExists(a, detached[2])).toBe(true);
+        expect((await a.query(`select count(*)::int as n from ${detached[2]}`))[0]).toEqual({ n: 3 });
+      } finally {
+        release.resolve();
+        await reader;
+      }
+
+      // The next run drops the one left, and deletes the rest of the eligible rows.
+      const next = await exportLogCleanup(deps(a, storage, false), {});
+      expect(next).toMatchObject({ partitions_dropped: 1, failed: false, partial: false });
+      expect(await a.query(`select * from cronwarden.export_partitions_detached`)).toEqual([]);
+      const gone = eligible(rows);
+      expect(await remaining(a)).toEqual(rows.filter((r) => !gone.includes(r)).map((r) => r.id).sort());
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 
   it('archive on, runs that die after an object is written and between detach and drop: no row lost, none archived twice', async () => {
@@ -290,7 +349,7 @@ describe.skipIf(!hasPostgres())('log retention by partition on a pg_partman-mana
     expect(await storage.exists(mid.pending_key!)).toBe(true);
 
     // Another batch size this time: the pending batch is still re-read whole, under its key.
-    await expect(exportLogCleanup(deps(dyingAt(db, 'export_partition_drop', 2), storage, true), { batchSize: 3 })).rejects.toThrow(/killed/);
+    await expect(exportLogCleanup(deps(dyingAt(db, 'export_partitions_drop', 2), storage, true), { batchSize: 3 })).rejects.toThrow(/killed/);
     const last = await exportLogCleanup(deps(db, storage, true), { batchSize: 3 });
     expect(last).toMatchObject({ failed: false, partial: false });
     const gone = eligible(rows);

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { q } from '../http/query';
-import { loopBatches } from '../cron/batches';
 import { defineJob, type Budget, type JobError, type JobResult } from '../cron/types';
 import type { Db } from '../db/types';
 import type { Logger } from '../logger';
@@ -126,14 +125,19 @@ async function cleanupFiles(
     return result;
   }
 
-  const loop = await loopBatches(options.budget, async () => {
-    const claimed = await db.rpc<ClaimedRow>('export_claim_expired_files', {
+  const claim = () => {
+    const claiming = db.rpc<ClaimedRow>('export_claim_expired_files', {
       p_batch_size: batchSize,
       p_claim_ttl_seconds: FILE_CLAIM_TTL_SECONDS,
       p_retention_hours: retentionHours,
       p_now: startedAt,
     });
-    if (claimed.length === 0) return false;
+    // Awaited by the next batch; a failure is rethrown there, not reported unhandled here.
+    claiming.catch(() => {});
+    return claiming;
+  };
+  /** One claimed batch: its files removed with one storage call, then its rows finished. */
+  const processBatch = async (claimed: ClaimedRow[]): Promise<void> => {
     totals.total_found += claimed.length;
 
     const gone: string[] = [];
@@ -189,10 +193,32 @@ async function cleanupFiles(
     if (Number(fin.set_aside) > 0) {
       log.error({ type: 'export_file_set_aside', count: Number(fin.set_aside) }, `export rows set aside after ${FILE_MAX_ATTEMPTS} failed attempts`);
     }
-    return claimed.length >= batchSize;
-  });
-  totals.batches = loop.batches;
-  partial = !loop.finished;
+  };
+
+  // A batch is begun by its claim. The next batch is claimed while this one's files are being
+  // removed, so the claim's round trip hides behind storage: the two never share a row (this
+  // batch's rows are claimed), and a finish never waits on it. A claim is made only when the
+  // budget has room for the rest of this batch and the whole next one (three of the slowest
+  // batches so far), and every claimed batch is then seen through.
+  const { budget } = options;
+  let slowest = 0;
+  let finished = false;
+  let next: Promise<ClaimedRow[]> | null = !budget || budget.hasTimeFor(0) ? claim() : null;
+  while (next) {
+    const t = performance.now();
+    const claimed = await next;
+    next = null;
+    if (claimed.length === 0) {
+      finished = true;
+      break;
+    }
+    if (claimed.length < batchSize) finished = true;
+    else if (!budget || budget.hasTimeFor(slowest * 3)) next = claim();
+    await processBatch(claimed);
+    slowest = Math.max(slowest, performance.now() - t);
+    totals.batches++;
+  }
+  partial = !finished;
 
   const duration_ms = Math.round(performance.now() - t0);
   const result: FileCleanupResult = {

@@ -393,6 +393,15 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
 
 /** Partitions listed per call (export_partitions_due): within PostgREST's max-rows. */
 const PARTITION_PAGE = 200;
+/**
+ * Time per export_partitions_drop call (one transaction, its commit included), in ms: inside
+ * the 250 ms a batch transaction may take. The call holds locks only on partitions already out
+ * of the team's table.
+ */
+const DROP_CALL_MS = 150;
+/** Partitions in the first drop call, before a call's time is known. */
+const FIRST_DROP_CALL_PARTITIONS = 2;
+const MAX_DROP_CALL_PARTITIONS = 64;
 
 export interface PartitionRetentionResult {
   /** Partitions detached and dropped (by this run, or detached by an earlier one). */
@@ -469,15 +478,62 @@ export async function retireOldPartitions(
   };
   const seen = new Set<string>();
 
+  /**
+   * Drops detached partitions (archived first when that was due) several to a transaction
+   * (export_partitions_drop), until all are dropped or the budget runs short. A drop's cost is
+   * mostly its commit, which unlinks the files, so each call's size is set from the last call's
+   * time: as many partitions as fit in DROP_CALL_MS at the rate measured. Returns false when it
+   * stopped for the budget.
+   */
+  let perDropCall = FIRST_DROP_CALL_PARTITIONS;
+  const dropAll = async (names: string[]): Promise<boolean> => {
+    let left = names;
+    while (left.length > 0) {
+      if (!timeLeft()) return false;
+      const slice = left.slice(0, perDropCall);
+      const t = performance.now();
+      const rows = await step(() =>
+        db.rpc<{ partition_name: string; outcome: string; row_count: number; row_count_estimated: boolean }>('export_partitions_drop', {
+          p_partitions: slice,
+          p_max_ms: DROP_CALL_MS,
+        }),
+      );
+      const done = rows.filter((r) => r.outcome !== 'not_reached').length;
+      perDropCall = Math.max(1, Math.min(MAX_DROP_CALL_PARTITIONS, Math.floor((Math.max(done, 1) * DROP_CALL_MS) / Math.max(performance.now() - t, 1))));
+      left = [...rows.filter((r) => r.outcome === 'not_reached').map((r) => r.partition_name), ...left.slice(slice.length)];
+      for (const dr of rows) {
+        if (dr.outcome === 'dropped') {
+          out.partitions_dropped++;
+          out.partition_rows_deleted += Number(dr.row_count);
+          if (dr.row_count_estimated) out.partition_rows_estimated = true;
+          log.info(
+            { type: 'export_log_partition_dropped', partition: dr.partition_name, rows: Number(dr.row_count), rows_estimated: Boolean(dr.row_count_estimated) },
+            'export log partition dropped',
+          );
+        } else if (dr.outcome === 'not_archived') {
+          // Archived up to its cursor and still holding rows after it: never dropped so.
+          const about = dr.row_count_estimated ? 'about ' : '';
+          out.errors.push({ subject: dr.partition_name, message: `detached partition still holds ${about}${Number(dr.row_count)} rows not archived; not dropped` });
+        } else if (dr.outcome === 'busy') {
+          out.partitions_busy.push(dr.partition_name);
+          log.warn({ type: 'export_log_partition_busy', partition: dr.partition_name }, 'detached partition lock not granted; the next run drops it');
+        }
+      }
+    }
+    return true;
+  };
+
   for (;;) {
     const due = await db.rpc<DueRow>('export_partitions_due', { p_retention_days: retentionDays, p_now: startedAt, p_limit: PARTITION_PAGE });
     const todo = due.filter((p) => !seen.has(p.partition_name));
     if (todo.length === 0) return out;
+    // Detached and needing no archive: dropped together once the page is detached.
+    const toDrop: string[] = [];
     for (const p of todo) {
       seen.add(p.partition_name);
       if (!timeLeft()) {
         out.partial = true;
-        return out;
+        break;
       }
       let archiveIt = Boolean(p.archive);
       if (p.step === 'due') {
@@ -506,71 +562,67 @@ export async function retireOldPartitions(
         );
       }
 
-      if (archiveIt) {
-        for (;;) {
-          if (!timeLeft()) {
-            out.partial = true;
-            return out;
-          }
-          const [b] = await step(() => db.rpc<PartitionBatch>('export_partition_archive_batch', { p_partition: p.partition_name, p_batch_size: batchSize }));
-          const n = Number(b?.row_count ?? 0);
-          if (!b || n === 0) break;
-          const key = b.object_key ?? archiveKeyFor(deps.config.exports.archivePrefix, toDate(b.first_created_at!), b.ndjson);
-          if (!b.object_key) await db.rpc('export_partition_archive_begin', { p_partition: p.partition_name, p_object_key: key, p_rows: n });
-          let written;
-          try {
-            written = await step(() =>
-              archiveExportLogs(deps, {
-                ndjson: b.ndjson,
-                rowCount: n,
-                firstCreatedAt: toDate(b.first_created_at!),
-                lastCreatedAt: toDate(b.last_created_at!),
-                retentionDays,
-                archivedAt: startedAt,
-                key,
-              }),
-            );
-          } catch (err) {
-            const message = err instanceof Error ? err.message : String(err);
-            out.errors.push({ subject: 'archive', message });
-            out.failed = true;
-            log.error({ type: 'export_log_archive_failed', partition: p.partition_name, rows: n, error: message }, 'archiving a detached partition failed; nothing dropped');
-            return out;
-          }
-          await db.rpc('export_partition_archived', {
-            p_partition: p.partition_name,
-            p_object_key: key,
-            p_rows: n,
-            p_cursor_at: b.cursor_at,
-            p_cursor_key: b.cursor_key,
-            p_now: startedAt,
-          });
-          out.partition_rows_archived += n;
-          out.archive_objects++;
-          if (out.archive_keys.length < 50) out.archive_keys.push(written.key);
-          log.info(
-            { type: 'export_logs_archived', partition: p.partition_name, object: written.key, rows: n, sha256: written.sha256, bytes: written.bytes },
-            'export logs archived',
-          );
+      if (!archiveIt) {
+        toDrop.push(p.partition_name);
+        continue;
+      }
+      for (;;) {
+        if (!timeLeft()) {
+          out.partial = true;
+          return out;
         }
-      }
-
-      const [dr] = await step(() =>
-        db.rpc<{ outcome: string; row_count: number; row_count_estimated: boolean }>('export_partition_drop', { p_partition: p.partition_name }),
-      );
-      if (dr.outcome === 'dropped') {
-        out.partitions_dropped++;
-        out.partition_rows_deleted += Number(dr.row_count);
-        if (dr.row_count_estimated) out.partition_rows_estimated = true;
+        const [b] = await step(() => db.rpc<PartitionBatch>('export_partition_archive_batch', { p_partition: p.partition_name, p_batch_size: batchSize }));
+        const n = Number(b?.row_count ?? 0);
+        if (!b || n === 0) break;
+        const key = b.object_key ?? archiveKeyFor(deps.config.exports.archivePrefix, toDate(b.first_created_at!), b.ndjson);
+        if (!b.object_key) await db.rpc('export_partition_archive_begin', { p_partition: p.partition_name, p_object_key: key, p_rows: n });
+        let written;
+        try {
+          written = await step(() =>
+            archiveExportLogs(deps, {
+              ndjson: b.ndjson,
+              rowCount: n,
+              firstCreatedAt: toDate(b.first_created_at!),
+              lastCreatedAt: toDate(b.last_created_at!),
+              retentionDays,
+              archivedAt: startedAt,
+              key,
+            }),
+          );
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          out.errors.push({ subject: 'archive', message });
+          out.failed = true;
+          log.error({ type: 'export_log_archive_failed', partition: p.partition_name, rows: n, error: message }, 'archiving a detached partition failed; nothing dropped');
+          return out;
+        }
+        await db.rpc('export_partition_archived', {
+          p_partition: p.partition_name,
+          p_object_key: key,
+          p_rows: n,
+          p_cursor_at: b.cursor_at,
+          p_cursor_key: b.cursor_key,
+          p_now: startedAt,
+        });
+        out.partition_rows_archived += n;
+        out.archive_objects++;
+        if (out.archive_keys.length < 50) out.archive_keys.push(written.key);
         log.info(
-          { type: 'export_log_partition_dropped', partition: p.partition_name, rows: Number(dr.row_count), rows_estimated: Boolean(dr.row_count_estimated) },
-          'export log partition dropped',
+          { type: 'export_logs_archived', partition: p.partition_name, object: written.key, rows: n, sha256: written.sha256, bytes: written.bytes },
+          'export logs archived',
         );
-      } else if (dr.outcome === 'not_archived') {
-        // Archived up to its cursor and still holding rows after it: never dropped so.
-        const about = dr.row_count_estimated ? 'about ' : '';
-        out.errors.push({ subject: p.partition_name, message: `detached partition still holds ${about}${Number(dr.row_count)} rows not archived; not dropped` });
       }
+      // Archived whole: dropped now, so archived partitions do not pile up on disk.
+      if (!(await dropAll([p.partition_name]))) {
+        out.partial = true;
+        return out;
+      }
+    }
+    // Detached partitions not dropped here (the budget ran out) are recorded: the next run
+    // drops them before anything else.
+    if (!(await dropAll(toDrop)) || out.partial) {
+      out.partial = true;
+      return out;
     }
   }
 }
