@@ -6,7 +6,7 @@
 import { runJob } from '../../src/lib/cron/runner';
 import type { SqlDb } from '../../src/lib/db/types';
 import { DEFAULT_BATCH_SIZE, draftCleanupJob } from '../../src/lib/jobs/draft-cleanup';
-import { assert, atMost, count, DAY_MS, fmtInt, fmtMs, fmtX, jobDeps, median, NAIVE_PAGE, naiveDeleteByIds, NOW, settle, timed, timedDb, type BenchCase, type CaseContext, type Measurement } from './lib';
+import { assert, atMost, batchSpread, checkpointCounters, count, DAY_MS, fmtInt, fmtMs, fmtX, jobDeps, median, NAIVE_PAGE, naiveDeleteByIds, NOW, settle, timed, timedDb, type BenchCase, type CaseContext, type Measurement } from './lib';
 
 const SPAN_DAYS = 60;
 const CUTOFF = new Date(NOW.getTime() - DAY_MS);
@@ -58,9 +58,11 @@ async function verify(db: SqlDb, before: { eligible: number; total: number }, me
 
 async function runTheJob(db: SqlDb) {
   const t = timedDb(db);
+  const before = await checkpointCounters(db);
   const { ms, value: out } = await timed(() => runJob(draftCleanupJob, { input: {}, dryRun: false, trigger: 'script' }, jobDeps(t.db)));
+  const after = await checkpointCounters(db);
   assert(out.kind === 'finished' && out.status === 'succeeded', `draft-cleanup did not succeed: ${JSON.stringify(out).slice(0, 500)}`);
-  return { ms, result: out.result, maxBatchMs: t.max('draft_cleanup_batch') };
+  return { ms, result: out.result, maxBatchMs: t.max('draft_cleanup_batch'), spread: batchSpread(t.calls.get('draft_cleanup_batch') ?? [], before, after) };
 }
 
 export const draftCleanup: BenchCase = {
@@ -160,6 +162,7 @@ export const draftCleanup: BenchCase = {
           `${fmtInt(eligible)} of ${fmtInt(before.total)} courses eligible (unused drafts past 24 h; 10% of rows are unused drafts, those of the last day are not yet due)`,
           `job ${jobs.map((j) => fmtMs(j.ms)).join(' / ')}, one DELETE ${refMs.map(fmtMs).join(' / ')} (runs in order; medians above); job / DELETE per run: ${jobs.map((j, i) => fmtX(j.ms / refMs[i])).join(' / ')}`,
           `job: ${jobs[0].result.batches} batch calls, slowest call of all runs ${fmtMs(maxBatchMs)}; ${fmtInt(small)}-course table: ${smallMs.map(fmtMs).join(' / ')} for ${fmtInt(smallDeleted)} drafts`,
+          `job, run 1: ${jobs[0].spread}`,
         ],
       };
     } finally {

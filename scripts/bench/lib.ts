@@ -194,6 +194,45 @@ export function timedDb(inner: Db): RpcTimings {
   return { db, calls, max: (fn) => Math.max(0, ...(calls.get(fn) ?? [])), byFunction };
 }
 
+/** The server's checkpoint counters (pg_stat_bgwriter); null where the engine has none. */
+export interface CheckpointCounters {
+  checkpoints: number;
+  /** Of them, requested because the WAL reached max_wal_size. */
+  requested: number;
+  write_ms: number;
+  sync_ms: number;
+  /** Buffers a backend had to write itself (no clean buffer to take). */
+  backend_writes: number;
+}
+
+export async function checkpointCounters(db: SqlDb): Promise<CheckpointCounters | null> {
+  try {
+    const [r] = await db.query<{ t: string; r: string; w: number; s: number; b: string }>(
+      `select checkpoints_timed::text as t, checkpoints_req::text as r, checkpoint_write_time as w, checkpoint_sync_time as s, buffers_backend::text as b from pg_stat_bgwriter`,
+    );
+    return { checkpoints: Number(r.t) + Number(r.r), requested: Number(r.r), write_ms: Number(r.w), sync_ms: Number(r.s), backend_writes: Number(r.b) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What the server did around a job while it ran, and how its batch calls were spread: a line
+ * for the notes, e.g. "batch calls: median 21 ms, 2 of 197 over 250 ms; during the job: 3
+ * checkpoints (3 for WAL volume), sync 812 ms". The slowest batches of a long delete on stock
+ * settings are the ones a checkpoint's writes and fsyncs reach.
+ */
+export function batchSpread(callsMs: number[], before: CheckpointCounters | null, after: CheckpointCounters | null): string {
+  const sorted = [...callsMs].sort((a, b) => a - b);
+  const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
+  const over = sorted.filter((ms) => ms > 250).length;
+  const slowest = sorted.slice(-3).reverse().map(fmtMs).join(', ');
+  const spread = `batch calls: median ${fmtMs(median)}, slowest ${slowest}, ${over} of ${sorted.length} over 250 ms`;
+  if (!before || !after) return spread;
+  const n = after.checkpoints - before.checkpoints;
+  return `${spread}; during the job the server completed ${n} checkpoint${n === 1 ? '' : 's'} (${after.requested - before.requested} for WAL volume; write ${fmtMs(after.write_ms - before.write_ms)}, fsync ${fmtMs(after.sync_ms - before.sync_ms)}) and backends wrote ${fmtInt(after.backend_writes - before.backend_writes)} buffers themselves`;
+}
+
 export function benchConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ CRON_SECRET: 'bench-cron-secret-0123456789abcdef', LOG_LEVEL: 'silent', ...env });
 }

@@ -26,6 +26,8 @@ import {
   settle,
   timed,
   timedDb,
+  batchSpread,
+  checkpointCounters,
   type BenchCase,
   type CaseContext,
   type Measurement,
@@ -86,10 +88,12 @@ async function verify(db: SqlDb, before: { eligible: number; total: number }, me
 async function runTheJob(db: SqlDb) {
   const t = timedDb(db);
   const deps = jobDeps(t.db);
+  const before = await checkpointCounters(db);
   const { ms, value: out } = await timed(() => runJob(exportLogCleanupJob, { input: {}, dryRun: false, trigger: 'script' }, deps));
+  const after = await checkpointCounters(db);
   assert(out.kind === 'finished' && out.status === 'succeeded', `export-log-cleanup did not succeed: ${JSON.stringify(out)}`);
   const calls = t.calls.get('export_delete_old_logs') ?? [];
-  return { ms, result: out.result, batchCalls: calls.length, maxBatchMs: t.max('export_delete_old_logs') };
+  return { ms, result: out.result, batchCalls: calls.length, maxBatchMs: t.max('export_delete_old_logs'), spread: batchSpread(calls, before, after) };
 }
 
 export const logRetention: BenchCase = {
@@ -199,6 +203,7 @@ export const logRetention: BenchCase = {
           `created_at follows insertion order (append-only log); ${fmtInt(eligible)} of ${fmtInt(before.total)} rows past ${RETENTION_DAYS} days are eligible`,
           `job ${jobs.map((j) => fmtMs(j.ms)).join(' / ')}, one DELETE ${refMs.map(fmtMs).join(' / ')} (runs in order; medians above)`,
           `job: ${jobs[0].result.batches} delete calls that deleted rows, slowest call of all runs ${fmtMs(maxBatchMs)}; ${fmtInt(small)}-row table: ${smallMs.map(fmtMs).join(' / ')} for ${fmtInt(smallDeleted)} rows`,
+          `job, run 1: ${jobs[0].spread}`,
         ],
       };
     } finally {
