@@ -5,7 +5,7 @@
  */
 import { runJob } from '../../src/lib/cron/runner';
 import type { SqlDb } from '../../src/lib/db/types';
-import { DEFAULT_BATCH_SIZE, draftCleanupJob } from '../../src/lib/jobs/draft-cleanup';
+import { BATCH_TARGET_MS, DEFAULT_BATCH_SIZE, draftCleanupJob } from '../../src/lib/jobs/draft-cleanup';
 import { assert, atMost, batchSpread, checkpointCounters, count, DAY_MS, fmtInt, fmtMs, fmtX, jobDeps, median, NAIVE_PAGE, naiveDeleteByIds, NOW, settle, timed, timedDb, type BenchCase, type CaseContext, type Measurement } from './lib';
 
 const SPAN_DAYS = 60;
@@ -120,7 +120,7 @@ export const draftCleanup: BenchCase = {
       const measurements: Measurement[] = [
         {
           method: 'job',
-          label: `runJob(draft-cleanup), batchSize ${DEFAULT_BATCH_SIZE}`,
+          label: `runJob(draft-cleanup), batches from ${DEFAULT_BATCH_SIZE} sized to ~${BATCH_TARGET_MS} ms`,
           rows: eligible,
           ms: jobMs,
           runs,
