@@ -333,6 +333,49 @@ describe.skipIf(!hasPostgres())('log retention by partition on a pg_partman-mana
     }
   });
 
+  it('a long transaction on the table: one detach waits its 2 s and no other is tried; the rows go row by row and the run is partial', async () => {
+    const url = await freshPostgresUrl();
+    const a = PostgresDb.connect(url, 1);
+    const b = PostgresDb.connect(url, 1);
+    try {
+      const rows = fixture();
+      await partitionedTable(a, rows, 'partman');
+      const held = deferred();
+      const release = deferred();
+      // A long report on the team's table: its ACCESS SHARE lock blocks every DETACH.
+      const report = b.transaction(async (tx) => {
+        await tx.query(`select count(*) from public.${TABLE}`);
+        held.resolve();
+        await release.promise;
+      });
+      await held.promise;
+      let detachCalls = 0;
+      const counting: Db = {
+        driver: a.driver,
+        async rpc(name, args) {
+          if (name === 'export_partition_detach') detachCalls++;
+          return a.rpc(name, args);
+        },
+        close: () => a.close(),
+      };
+      try {
+        const out = await exportLogCleanup(deps(counting, tempStorage(), false), {});
+        expect(detachCalls).toBe(1);
+        // Oct 20 to 31: the 11 droppable partitions and the one holding a kept row.
+        expect(out).toMatchObject({ partitions_dropped: 0, partitions_busy: 12, partial: true, failed: false });
+        const gone = eligible(rows);
+        expect(out.deleted_count).toBe(gone.length);
+        expect(await remaining(a)).toEqual(rows.filter((r) => !gone.includes(r)).map((r) => r.id).sort());
+      } finally {
+        release.resolve();
+        await report;
+      }
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('archive on, runs that die after an object is written and between detach and drop: no row lost, none archived twice', async () => {
     const db = await pg.fresh();
     const rows = fixture();

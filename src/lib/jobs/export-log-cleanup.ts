@@ -87,6 +87,13 @@ export interface LogCleanupResult extends JobResult {
   partition_rows_estimated: boolean;
   /** Partitions past the cutoff kept attached because they hold a kept row. */
   partitions_kept: number;
+  /**
+   * Partitions left for the next run because a lock was not granted within 2 s: the table (a
+   * long transaction on it) or a detached partition (another session reading it). After the
+   * table's first refusal no other partition is tried in that run, so the app's queries queue
+   * behind at most one wait. The run is then partial.
+   */
+  partitions_busy: number;
   partial: boolean;
   would_delete_count?: number;
   /** Partitions a run would detach or drop (a dry run; whether one holds a kept row is checked then). */
@@ -206,6 +213,7 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
       partition_rows_deleted: 0,
       partition_rows_estimated: false,
       partitions_kept: 0,
+      partitions_busy: 0,
       partial: false,
       would_delete_count: stats.eligible_for_cleanup,
       would_drop_partitions: partitions.length,
@@ -350,6 +358,7 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
       retention_days: retentionDays,
       batches,
       partitions_dropped: parts?.partitions_dropped ?? 0,
+      partitions_busy: parts?.partitions_busy.length ?? 0,
       partition_rows_estimated: parts?.partition_rows_estimated ?? false,
       partial,
       failed,
@@ -370,7 +379,8 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
     partition_rows_deleted: parts?.partition_rows_deleted ?? 0,
     partition_rows_estimated: parts?.partition_rows_estimated ?? false,
     partitions_kept: parts?.partitions_kept.length ?? 0,
-    partial,
+    partitions_busy: parts?.partitions_busy.length ?? 0,
+    partial: partial || (parts?.partitions_busy.length ?? 0) > 0,
     failed,
   };
 }
@@ -477,6 +487,7 @@ export async function retireOldPartitions(
     }
   };
   const seen = new Set<string>();
+  let tableBusy = false;
 
   /**
    * Drops detached partitions (archived first when that was due) several to a transaction
@@ -537,6 +548,12 @@ export async function retireOldPartitions(
       }
       let archiveIt = Boolean(p.archive);
       if (p.step === 'due') {
+        // The table refused its lock once: every other DETACH would queue the app's queries
+        // behind another 2 s wait. The rest wait for the next run.
+        if (tableBusy) {
+          out.partitions_busy.push(p.partition_name);
+          continue;
+        }
         const [d] = await step(() =>
           db.rpc<{ outcome: string; row_count: number; row_count_estimated: boolean }>('export_partition_detach', {
             p_partition: p.partition_name,
@@ -551,7 +568,11 @@ export async function retireOldPartitions(
         }
         if (d.outcome === 'busy') {
           out.partitions_busy.push(p.partition_name);
-          log.warn({ type: 'export_log_partition_busy', partition: p.partition_name }, 'partition lock not granted; the next run takes it');
+          tableBusy = true;
+          log.warn(
+            { type: 'export_log_partition_busy', partition: p.partition_name },
+            'partition lock not granted within 2 s (a long transaction on the table); no other partition is detached in this run, the next run takes them',
+          );
           continue;
         }
         if (d.outcome !== 'detached') continue;
