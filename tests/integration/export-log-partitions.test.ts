@@ -133,6 +133,35 @@ function deferred() {
   return { promise, resolve };
 }
 
+/** Two sessions on a fresh PostgreSQL database (migrated), both closed after `fn`. */
+async function withTwoSessions(fn: (a: PostgresDb, b: PostgresDb) => Promise<void>): Promise<void> {
+  const url = await freshPostgresUrl();
+  const a = PostgresDb.connect(url, 1);
+  const b = PostgresDb.connect(url, 1);
+  try {
+    await fn(a, b);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+/** Runs `sql` in a transaction on `db` and keeps it open, its locks held, until the returned function is called. */
+async function holdOpen(db: PostgresDb, sql: string): Promise<() => Promise<void>> {
+  const held = deferred();
+  const release = deferred();
+  const tx = db.transaction(async (t) => {
+    await t.query(sql);
+    held.resolve();
+    await release.promise;
+  });
+  await held.promise;
+  return async () => {
+    release.resolve();
+    await tx;
+  };
+}
+
 /** A Db that fails the `nth` call of `fn` (1-based) before it reaches the database: a run that dies there. */
 function dyingAt(db: Db, fn: string, nth = 1): Db {
   let calls = 0;
@@ -286,10 +315,7 @@ describe.skipIf(!hasPostgres())('log retention by partition on a pg_partman-mana
   });
 
   it('drops detached partitions several to a transaction: one another session holds comes back busy and the rest go; a call past its time leaves the rest to the next', async () => {
-    const url = await freshPostgresUrl();
-    const a = PostgresDb.connect(url, 1);
-    const b = PostgresDb.connect(url, 1);
-    try {
+    await withTwoSessions(async (a, b) => {
       const rows = fixture();
       await partitionedTable(a, rows, 'partman');
       const storage = tempStorage();
@@ -303,22 +329,14 @@ describe.skipIf(!hasPostgres())('log retention by partition on a pg_partman-mana
       expect(await tableExists(a, detached[0])).toBe(false);
 
       // Another session reads a detached partition: its lock is not granted within 2 s.
-      const held = deferred();
-      const release = deferred();
-      const reader = b.transaction(async (tx) => {
-        await tx.query(`lock table ${detached[2]} in access share mode`);
-        held.resolve();
-        await release.promise;
-      });
-      await held.promise;
+      const release = await holdOpen(b, `lock table ${detached[2]} in access share mode`);
       try {
         const out = await a.rpc<{ partition_name: string; outcome: string; row_count: number }>('export_partitions_drop', { p_partitions: detached.slice(1), p_max_ms: 10_000 });
         expect(out.map((r) => [r.partition_name, r.outcome])).toEqual(detached.slice(1).map((n) => [n, n === detached[2] ? 'busy' : 'dropped']));
         expect(await tableExists(a, detached[2])).toBe(true);
         expect((await a.query(`select count(*)::int as n from ${detached[2]}`))[0]).toEqual({ n: 3 });
       } finally {
-        release.resolve();
-        await reader;
+        await release();
       }
 
       // The next run drops the one left, and deletes the rest of the eligible rows.
@@ -327,28 +345,15 @@ describe.skipIf(!hasPostgres())('log retention by partition on a pg_partman-mana
       expect(await a.query(`select * from cronwarden.export_partitions_detached`)).toEqual([]);
       const gone = eligible(rows);
       expect(await remaining(a)).toEqual(rows.filter((r) => !gone.includes(r)).map((r) => r.id).sort());
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    });
   });
 
   it('a long transaction on the table: one detach waits its 2 s and no other is tried; the rows go row by row and the run is partial', async () => {
-    const url = await freshPostgresUrl();
-    const a = PostgresDb.connect(url, 1);
-    const b = PostgresDb.connect(url, 1);
-    try {
+    await withTwoSessions(async (a, b) => {
       const rows = fixture();
       await partitionedTable(a, rows, 'partman');
-      const held = deferred();
-      const release = deferred();
       // A long report on the team's table: its ACCESS SHARE lock blocks every DETACH.
-      const report = b.transaction(async (tx) => {
-        await tx.query(`select count(*) from public.${TABLE}`);
-        held.resolve();
-        await release.promise;
-      });
-      await held.promise;
+      const release = await holdOpen(b, `select count(*) from public.${TABLE}`);
       let detachCalls = 0;
       const counting: Db = {
         driver: a.driver,
@@ -367,13 +372,9 @@ describe.skipIf(!hasPostgres())('log retention by partition on a pg_partman-mana
         expect(out.deleted_count).toBe(gone.length);
         expect(await remaining(a)).toEqual(rows.filter((r) => !gone.includes(r)).map((r) => r.id).sort());
       } finally {
-        release.resolve();
-        await report;
+        await release();
       }
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    });
   });
 
   it('archive on, runs that die after an object is written and between detach and drop: no row lost, none archived twice', async () => {

@@ -348,6 +348,8 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
     if (!pending && count < batchSize) break;
   }
 
+  // Partitions a busy lock left behind are work for the next run, as a budget that ran out is.
+  if ((parts?.partitions_busy.length ?? 0) > 0) partial = true;
   const duration_ms = Math.round(performance.now() - t0);
   log.info(
     {
@@ -380,7 +382,7 @@ export async function exportLogCleanup(deps: LogCleanupDeps, options: LogCleanup
     partition_rows_estimated: parts?.partition_rows_estimated ?? false,
     partitions_kept: parts?.partitions_kept.length ?? 0,
     partitions_busy: parts?.partitions_busy.length ?? 0,
-    partial: partial || (parts?.partitions_busy.length ?? 0) > 0,
+    partial,
     failed,
   };
 }
